@@ -1,0 +1,3 @@
+from mjmimic.cli.main import main
+
+raise SystemExit(main())
