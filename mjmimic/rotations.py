@@ -130,9 +130,15 @@ def quat_to_matrix(q: torch.Tensor) -> torch.Tensor:
     w, x, y, z = q.unbind(-1)
     return torch.stack(
         [
-            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+            1 - 2 * (y * y + z * z),
+            2 * (x * y - w * z),
+            2 * (x * z + w * y),
+            2 * (x * y + w * z),
+            1 - 2 * (x * x + z * z),
+            2 * (y * z - w * x),
+            2 * (x * z - w * y),
+            2 * (y * z + w * x),
+            1 - 2 * (x * x + y * y),
         ],
         dim=-1,
     ).reshape(*q.shape[:-1], 3, 3)
@@ -173,9 +179,7 @@ def quat_slerp(q0: torch.Tensor, q1: torch.Tensor, t: torch.Tensor) -> torch.Ten
     return quat_normalize(w0[..., None] * q0 + w1[..., None] * q1)
 
 
-def quat_from_euler_intrinsic(
-    angles: torch.Tensor, axes: torch.Tensor
-) -> torch.Tensor:
+def quat_from_euler_intrinsic(angles: torch.Tensor, axes: torch.Tensor) -> torch.Tensor:
     """Compose ``R(axes[0], angles[..., 0]) @ R(axes[1], angles[..., 1]) @ ...``.
 
     This is how MuJoCo composes several hinge joints in one body (first joint outermost).
