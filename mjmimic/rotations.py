@@ -201,3 +201,32 @@ def xyzw_to_wxyz(q: torch.Tensor) -> torch.Tensor:
 
 def wxyz_to_xyzw(q: torch.Tensor) -> torch.Tensor:
     return torch.cat([q[..., 1:], q[..., :1]], dim=-1)
+
+
+def matrix_to_quat(m: torch.Tensor) -> torch.Tensor:
+    """Rotation matrices (..., 3, 3) -> unit quaternions (..., 4), w >= 0.
+
+    Branch-free Shepperd: build the four candidate solutions and keep, per element, the
+    one with the largest (numerically safest) denominator.
+    """
+    m00, m01, m02 = m[..., 0, 0], m[..., 0, 1], m[..., 0, 2]
+    m10, m11, m12 = m[..., 1, 0], m[..., 1, 1], m[..., 1, 2]
+    m20, m21, m22 = m[..., 2, 0], m[..., 2, 1], m[..., 2, 2]
+    traces = torch.stack(
+        [m00 + m11 + m22, m00 - m11 - m22, -m00 + m11 - m22, -m00 - m11 + m22], dim=-1
+    )
+    best = traces.argmax(dim=-1, keepdim=True)
+    s = torch.sqrt((1.0 + traces.gather(-1, best)).clamp_min(1e-12)) * 2.0  # s = 4 * |component|
+    candidates = torch.stack(
+        [
+            torch.stack([s[..., 0] / 4, (m21 - m12), (m02 - m20), (m10 - m01)], dim=-1),
+            torch.stack([(m21 - m12), s[..., 0] / 4, (m01 + m10), (m02 + m20)], dim=-1),
+            torch.stack([(m02 - m20), (m01 + m10), s[..., 0] / 4, (m12 + m21)], dim=-1),
+            torch.stack([(m10 - m01), (m02 + m20), (m12 + m21), s[..., 0] / 4], dim=-1),
+        ],
+        dim=-2,
+    )
+    q = candidates.gather(-2, best[..., None].expand(*best.shape[:-1], 1, 4)).squeeze(-2)
+    # Off-diagonal entries are 4 * (product of components) / s; the chosen one is s / 4.
+    scale = torch.where(torch.arange(4, device=m.device) == best, torch.ones_like(q), 1.0 / s)
+    return quat_canonical(quat_normalize(q * scale))

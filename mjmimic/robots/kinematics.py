@@ -21,11 +21,13 @@ import torch
 from mjmimic.robots.model import RobotModel
 from mjmimic.rotations import (
     exp_map_to_quat,
+    matrix_to_quat,
     quat_from_axis_angle,
     quat_identity,
     quat_mul,
     quat_rotate,
     quat_to_exp_map,
+    quat_to_matrix,
 )
 
 
@@ -35,6 +37,7 @@ class _Level:
     parents: torch.Tensor  # (k,) their parents
     local_pos: torch.Tensor  # (k, 3) body offset in the parent frame
     local_quat: torch.Tensor  # (k, 4)
+    local_mat: torch.Tensor  # (k, 3, 3) the same rotation as a matrix
     slot_axes: torch.Tensor  # (k, S, 3)
     slot_dofs: torch.Tensor  # (k, S) DoF index, or num_dofs for the zero column
     anchor: torch.Tensor | None  # (k, 3) joint anchor in the body frame; None if all zero
@@ -81,16 +84,44 @@ class Kinematics:
                     parents=t([robot.parents[b] for b in idx], torch.long),
                     local_pos=t(robot.body_local_pos[idx]),
                     local_quat=t(robot.body_local_quat[idx]),
+                    local_mat=quat_to_matrix(t(robot.body_local_quat[idx])),
                     slot_axes=t(axes[idx]),
                     slot_dofs=t(dofs[idx], torch.long),
                     anchor=t(anchors[idx]) if np.abs(anchors[idx]).max() > 0 else None,
                     ball_dofs=t(ball[idx], torch.long) if is_ball[idx].any() else None,
                 )
             )
+        # Level-order tables for forward_kinematics_matrices (root first, then depth 1, ...).
+        levels = range(1, int(depth.max()) + 1)
+        order = np.concatenate([[0], *[np.nonzero(depth == d)[0] for d in levels]])
+        rank = np.argsort(order)
+        self._fk_order = t(order[1:] - 1, torch.long)  # non-root bodies in level order
+        self._fk_inverse = t(rank, torch.long)
+        self._fk_local_pos = t(robot.body_local_pos[order[1:]])
+        self._fk_local_mat = quat_to_matrix(t(robot.body_local_quat[order[1:]]))
+        fk_anchor = anchors[order[1:]]
+        self._fk_anchor = t(fk_anchor[..., None]) if np.abs(fk_anchor).max() > 0 else None
+        self._fk_slices = []
+        start = 1
+        for d in levels:
+            members = order[depth[order] == d]
+            stop = start + len(members)
+            parents = [int(rank[robot.parents[b]]) for b in members]
+            self._fk_slices.append((start, stop, t(parents, torch.long)))
+            start = stop
         self._joint_axes = t(axes[1:])
         self._joint_dofs = t(dofs[1:], torch.long)
         self._joint_ball = t(ball[1:], torch.long) if is_ball.any() else None
         self._hinge_qpos0 = t(robot.hinge_qpos0)
+        # Rodrigues tables: R = I + sin(a) K + (1 - cos(a)) K^2 with K the axis' skew matrix.
+        ax = axes[1:]
+        skew = np.zeros((nb - 1, slots, 3, 3))
+        skew[..., 0, 1], skew[..., 0, 2] = -ax[..., 2], ax[..., 1]
+        skew[..., 1, 0], skew[..., 1, 2] = ax[..., 2], -ax[..., 0]
+        skew[..., 2, 0], skew[..., 2, 1] = -ax[..., 1], ax[..., 0]
+        self._skew = t(skew)
+        self._skew2 = self._skew @ self._skew
+        self._eye = torch.eye(3, dtype=dtype, device=self.device)
 
     # ----------------------------------------------------------------------------- helpers
     @staticmethod
@@ -116,28 +147,56 @@ class Kinematics:
         return q
 
     # -------------------------------------------------------------------------------- FK
+    def forward_kinematics_matrices(
+        self, root_pos: torch.Tensor, root_rot: torch.Tensor, dof_pos: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """World body positions (N, B, 3) and rotation matrices (N, B, 3, 3).
+
+        This is the hot path (every env step). Bodies are kept in level order so each
+        level is a contiguous slice, the constant body offsets are folded into the joint
+        transforms for all bodies at once, and each level then costs one matrix product
+        and one matrix-vector product.
+        """
+        n = root_pos.shape[0]
+        joint = self._joint_matrices(dof_pos).index_select(1, self._fk_order)  # (N, B-1, 3, 3)
+        local_mat = self._fk_local_mat @ joint
+        local_off = self._fk_local_pos
+        if self._fk_anchor is not None:  # rotating about an off-origin anchor shifts the body
+            local_off = local_off + ((self._fk_local_mat - local_mat) @ self._fk_anchor).squeeze(-1)
+        else:
+            local_off = local_off.expand(n, -1, -1)
+        pos = root_pos.new_empty((n, self.robot.num_bodies, 3))
+        mat = root_pos.new_empty((n, self.robot.num_bodies, 3, 3))
+        pos[:, 0] = root_pos
+        mat[:, 0] = quat_to_matrix(root_rot)
+        for start, stop, parents in self._fk_slices:
+            parent_mat = mat.index_select(1, parents)
+            mat[:, start:stop] = parent_mat @ local_mat[:, start - 1 : stop - 1]
+            pos[:, start:stop] = pos.index_select(1, parents) + (
+                parent_mat @ local_off[:, start - 1 : stop - 1, :, None]
+            ).squeeze(-1)
+        return pos.index_select(1, self._fk_inverse), mat.index_select(1, self._fk_inverse)
+
     def forward_kinematics(
         self, root_pos: torch.Tensor, root_rot: torch.Tensor, dof_pos: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """World body positions (N, B, 3) and rotations (N, B, 4, wxyz)."""
-        n = root_pos.shape[0]
-        raw = self._padded(dof_pos)
-        angles = self._padded(dof_pos - self._hinge_qpos0)
-        body_pos = root_pos.new_empty((n, self.robot.num_bodies, 3))
-        body_rot = root_rot.new_empty((n, self.robot.num_bodies, 4))
-        body_pos[:, 0] = root_pos
-        body_rot[:, 0] = root_rot
-        for lv in self._levels:
-            prot = body_rot[:, lv.parents]
-            pos = body_pos[:, lv.parents] + quat_rotate(prot, lv.local_pos.expand(n, -1, -1))
-            rot_before = quat_mul(prot, lv.local_quat.expand(n, -1, -1))
-            rot = quat_mul(rot_before, self._joint_quat(lv, angles, raw))
-            if lv.anchor is not None:
-                anchor = lv.anchor.expand(n, -1, -1)
-                pos = pos + quat_rotate(rot_before, anchor) - quat_rotate(rot, anchor)
-            body_pos[:, lv.bodies] = pos
-            body_rot[:, lv.bodies] = rot
-        return body_pos, body_rot
+        pos, mat = self.forward_kinematics_matrices(root_pos, root_rot, dof_pos)
+        return pos, matrix_to_quat(mat)
+
+    def _joint_matrices(self, dof_pos: torch.Tensor) -> torch.Tensor:
+        """Rotation matrix of every non-root joint (N, B-1, 3, 3) by Rodrigues' formula."""
+        angles = self._padded(dof_pos - self._hinge_qpos0)[:, self._joint_dofs]  # (N, B-1, S)
+        sin = torch.sin(angles)[..., None, None]
+        one_minus_cos = (1.0 - torch.cos(angles))[..., None, None]
+        slot_mats = self._eye + sin * self._skew + one_minus_cos * self._skew2  # (N, B-1, S, 3, 3)
+        mat = slot_mats[:, :, 0]
+        for s in range(1, slot_mats.shape[2]):
+            mat = mat @ slot_mats[:, :, s]
+        if self._joint_ball is not None:
+            ball = exp_map_to_quat(self._padded(dof_pos)[:, self._joint_ball])
+            mat = mat @ quat_to_matrix(ball)
+        return mat
 
     def body_velocities(
         self,
