@@ -17,3 +17,27 @@ def shared_data_dir() -> Path:
     """
     env = os.environ.get("MJMIMIC_DATA")
     return Path(env) if env else REPO_DIR.parent / "shared" / "data"
+
+
+def expand_path(value: str) -> str:
+    """Expand ``~`` and the variables ``${MJMIMIC_DATA}`` (reference data; defaults to
+    ``shared_data_dir()``) and ``${MJMIMIC_ASSETS}`` (the assets bundled with mjmimic)."""
+    value = value.replace("${MJMIMIC_DATA}", str(shared_data_dir()))
+    value = value.replace("${MJMIMIC_ASSETS}", str(ASSETS_DIR))
+    return os.path.expanduser(os.path.expandvars(value))
+
+
+def resolve_input_path(value: str, config_dir: Path | None, what: str, key: str) -> Path:
+    """Find a file named in a config: absolute, else relative to the current directory
+    (MimicKit's rule), else relative to the config file that named it."""
+    from mjmimic.errors import ConfigError
+
+    path = Path(expand_path(value))
+    candidates = [path] if path.is_absolute() else [Path.cwd() / path]
+    if not path.is_absolute() and config_dir is not None:
+        candidates.append(config_dir / path)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    tried = ", ".join(str(c) for c in candidates)
+    raise ConfigError(f"{key}: {what} '{value}' not found (tried {tried})")

@@ -148,17 +148,25 @@ class Kinematics:
 
     # -------------------------------------------------------------------------------- FK
     def forward_kinematics_matrices(
-        self, root_pos: torch.Tensor, root_rot: torch.Tensor, dof_pos: torch.Tensor
+        self,
+        root_pos: torch.Tensor,
+        root_rot: torch.Tensor,
+        dof_pos: torch.Tensor,
+        joint_rot: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """World body positions (N, B, 3) and rotation matrices (N, B, 3, 3).
 
         This is the hot path (every env step). Bodies are kept in level order so each
         level is a contiguous slice, the constant body offsets are folded into the joint
         transforms for all bodies at once, and each level then costs one matrix product
-        and one matrix-vector product.
+        and one matrix-vector product. Pass ``joint_rot`` (from ``joint_rotations``) when
+        the caller has it anyway: converting it is cheaper than Rodrigues' formula.
         """
         n = root_pos.shape[0]
-        joint = self._joint_matrices(dof_pos).index_select(1, self._fk_order)  # (N, B-1, 3, 3)
+        joint = (
+            quat_to_matrix(joint_rot) if joint_rot is not None else self._joint_matrices(dof_pos)
+        )
+        joint = joint.index_select(1, self._fk_order)  # (N, B-1, 3, 3)
         local_mat = self._fk_local_mat @ joint
         local_off = self._fk_local_pos
         if self._fk_anchor is not None:  # rotating about an off-origin anchor shifts the body

@@ -1,0 +1,1 @@
+"""The training loop, test-mode evaluation and checkpoints."""

@@ -1,0 +1,287 @@
+"""PPO configuration: MimicKit's agent YAML keys plus a few rsl_rl options.
+
+A MimicKit agent file (``agent_name: "PPO"``, ``model:``, ``actor_optimizer:``, ...) loads
+into ``PPOConfig`` unchanged. Options MimicKit does not have (``activation``, ``desired_kl``,
+``value_clip``, ``momentum``) default to MimicKit's behaviour.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+from mjmimic.agents.distributions import LOG_STD_MAX, LOG_STD_MIN
+from mjmimic.errors import ConfigError
+
+# MimicKit's network names -> hidden layer sizes (what its builders actually create).
+NET_LAYER_SIZES: dict[str, list[int]] = {
+    "fc_2layers_128units": [128, 64],
+    "fc_2layers_256units": [256, 128],
+    "fc_2layers_512units": [512, 256],
+    "fc_2layers_1024units": [1024, 512],
+    "fc_3layers_1024units": [1024, 1024, 512],
+}
+
+
+def resolve_layer_sizes(net: list[int] | str, key: str = "net") -> list[int]:
+    """Hidden layer sizes for a MimicKit net name or an explicit list of ints."""
+    if isinstance(net, str):
+        if net not in NET_LAYER_SIZES:
+            names = ", ".join(NET_LAYER_SIZES)
+            raise ConfigError(
+                f"model.{key}: unknown network '{net}'; use one of {names} or a list of "
+                "layer sizes such as [512, 256, 128]"
+            )
+        return list(NET_LAYER_SIZES[net])
+    sizes = list(net)
+    if not sizes or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in sizes):
+        raise ConfigError(
+            f"model.{key}: layer sizes must be a non-empty list of ints > 0, got {net}"
+        )
+    return sizes
+
+
+@dataclass
+class ModelConfig:
+    """Actor and critic networks and the action distribution."""
+
+    actor_net: list[int] | str = field(
+        default="fc_2layers_1024units",
+        metadata={
+            "help": "actor hidden layers: a MimicKit name (fc_2layers_1024units = [1024, 512], "
+            "fc_2layers_512units = [512, 256], fc_3layers_1024units = [1024, 1024, 512], ...) "
+            "or a list of sizes",
+            "range": "[512, 256, 128] (rsl_rl) to fc_2layers_1024units (MimicKit)",
+        },
+    )
+    critic_net: list[int] | str = field(
+        default="fc_2layers_1024units",
+        metadata={"help": "critic hidden layers, same forms as actor_net"},
+    )
+    activation: Literal["relu", "elu", "tanh"] = field(
+        default="relu", metadata={"help": "hidden activation of both nets (MimicKit: relu)"}
+    )
+    actor_init_output_scale: float = field(
+        default=0.01,
+        metadata={
+            "help": "action-mean head weights start as U(-scale, scale), bias 0, so the first "
+            "policy acts near the middle of the action range",
+            "range": "0.001-0.1",
+        },
+    )
+    actor_std_type: Literal["FIXED", "CONSTANT", "VARIABLE"] = field(
+        default="FIXED",
+        metadata={
+            "help": "FIXED: std = action_std, never trained (MimicKit default); CONSTANT: one "
+            "trainable log-std per action; VARIABLE: log-std from a linear head on the actor trunk"
+        },
+    )
+    action_std: float = field(
+        default=0.05,
+        metadata={
+            "help": "(initial) action std in normalized action units (1 = half the action range)",
+            "range": "0.05-0.3",
+        },
+    )
+
+
+@dataclass
+class OptimizerConfig:
+    """One optimizer (MimicKit has one for the actor and one for the critic)."""
+
+    type: Literal["SGD", "Adam", "AdamW"] = field(
+        default="SGD",
+        metadata={
+            "help": "SGD (with momentum, MimicKit's shipped choice), Adam (torch Adam; note "
+            "MimicKit's 'Adam' is really AdamW, so use AdamW to reproduce it with weight_decay) "
+            "or AdamW"
+        },
+    )
+    learning_rate: float = field(
+        default=1e-4,
+        metadata={"help": "learning rate", "range": "1e-5-1e-3 (MimicKit SGD: 1e-4)"},
+    )
+    weight_decay: float = field(
+        default=0.0, metadata={"help": "weight decay (L2 for SGD/Adam, decoupled for AdamW)"}
+    )
+    momentum: float = field(
+        default=0.9, metadata={"help": "SGD momentum (ignored by Adam/AdamW)", "range": "0-0.99"}
+    )
+    use_amp: bool = field(
+        default=False,
+        metadata={
+            "help": "run this network's forward pass under torch.autocast (mixed precision) "
+            "during updates"
+        },
+    )
+    amp_type: Literal["bf16", "fp16"] = field(
+        default="bf16",
+        metadata={"help": "autocast dtype when use_amp; on CPU only bf16 is supported"},
+    )
+
+    def validate(self, key: str, device: str = "cpu") -> None:
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ConfigError(f"{key}.learning_rate must be > 0, got {self.learning_rate}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"{key}.weight_decay must be >= 0, got {self.weight_decay}")
+        if not 0 <= self.momentum < 1:
+            raise ConfigError(f"{key}.momentum must be in [0, 1), got {self.momentum}")
+        if self.use_amp and self.amp_type == "fp16" and device.startswith("cpu"):
+            raise ConfigError(
+                f"{key}.amp_type: fp16 autocast is not supported on CPU; use amp_type: bf16 "
+                "or use_amp: false"
+            )
+
+
+@dataclass
+class PPOConfig:
+    """PPO as MimicKit runs it: separate actor/critic, TD(lambda) returns, critic then actor."""
+
+    agent_name: Literal["PPO"] = field(default="PPO", metadata={"help": "learner; only PPO"})
+    model: ModelConfig = field(
+        default_factory=ModelConfig, metadata={"help": "networks and action distribution"}
+    )
+    actor_optimizer: OptimizerConfig = field(
+        default_factory=OptimizerConfig, metadata={"help": "optimizer of the actor"}
+    )
+    critic_optimizer: OptimizerConfig = field(
+        default_factory=OptimizerConfig, metadata={"help": "optimizer of the critic"}
+    )
+    discount: float = field(
+        default=0.99, metadata={"help": "reward discount gamma", "range": "0.95-0.995"}
+    )
+    steps_per_iter: int = field(
+        default=32,
+        metadata={"help": "env steps collected per env per iteration", "range": "16-64"},
+    )
+    iters_per_output: int = field(
+        default=100,
+        metadata={"help": "iterations between test runs, log rows and model.pt saves"},
+    )
+    test_episodes: int = field(
+        default=32, metadata={"help": "episodes per test run (deterministic actions)"}
+    )
+    normalizer_samples: int = field(
+        default=100_000_000,
+        metadata={
+            "help": "observations recorded into the running obs normalizer; after that it is "
+            "frozen (YAML 1e8 = 100000000)"
+        },
+    )
+    actor_epochs: int = field(
+        default=5, metadata={"help": "passes over the rollout for the actor", "range": "1-10"}
+    )
+    actor_batch_size: float = field(
+        default=4,
+        metadata={
+            "help": "actor minibatch size as a MULTIPLE OF num_envs (MimicKit): 4 with 4096 envs "
+            "= 16384 samples",
+            "range": "1-8",
+        },
+    )
+    critic_epochs: int = field(
+        default=2, metadata={"help": "passes over the rollout for the critic", "range": "1-10"}
+    )
+    critic_batch_size: float = field(
+        default=2,
+        metadata={"help": "critic minibatch size as a multiple of num_envs", "range": "1-8"},
+    )
+    td_lambda: float = field(
+        default=0.95, metadata={"help": "TD(lambda) / GAE lambda", "range": "0.9-0.97"}
+    )
+    ppo_clip_ratio: float = field(
+        default=0.2, metadata={"help": "PPO ratio clip epsilon", "range": "0.1-0.3"}
+    )
+    norm_adv_clip: float = field(
+        default=4.0, metadata={"help": "normalized advantages are clipped to +-this"}
+    )
+    action_bound_weight: float = field(
+        default=10.0,
+        metadata={
+            "help": "penalty on the normalized action mean leaving [-1, 1]: "
+            "w * mean(sum(min(mu+1,0)^2 + max(mu-1,0)^2))"
+        },
+    )
+    action_entropy_weight: float = field(
+        default=0.0, metadata={"help": "entropy bonus weight (MimicKit: 0)", "range": "0-0.01"}
+    )
+    action_reg_weight: float = field(
+        default=0.0, metadata={"help": "weight of mean |mu|^2 on the normalized action mean"}
+    )
+    grad_clip: float = field(
+        default=0.0,
+        metadata={
+            "help": "clip each net's gradient to this global norm; 0 = off",
+            "range": "0 or 0.5-1",
+        },
+    )
+    desired_kl: float | None = field(
+        default=None,
+        metadata={
+            "help": "rsl_rl adaptive actor learning rate: KL > 2*target -> lr/1.5, KL < target/2 "
+            "-> lr*1.5, lr kept in [1e-6, 1e-2]; null = fixed lr (MimicKit)",
+            "range": "0.005-0.02",
+        },
+    )
+    value_clip: float | None = field(
+        default=None,
+        metadata={
+            "help": "rsl_rl clipped value loss: max((V-R)^2, (V_old + clip(V-V_old, +-c) - R)^2); "
+            "null = plain (V-R)^2 (MimicKit)",
+            "range": "0.2",
+        },
+    )
+
+    def validate(self, device: str = "cpu") -> None:
+        """Raise ConfigError for values that cannot work (device: where training runs)."""
+        resolve_layer_sizes(self.model.actor_net, "actor_net")
+        resolve_layer_sizes(self.model.critic_net, "critic_net")
+        lo, hi = math.exp(LOG_STD_MIN), math.exp(LOG_STD_MAX)
+        if not lo <= self.model.action_std <= hi:
+            raise ConfigError(
+                f"model.action_std must be in [{lo:g}, {hi:g}] (normalized action units), "
+                f"got {self.model.action_std}"
+            )
+        if self.model.actor_init_output_scale < 0:
+            raise ConfigError("model.actor_init_output_scale must be >= 0")
+        self.actor_optimizer.validate("actor_optimizer", device)
+        self.critic_optimizer.validate("critic_optimizer", device)
+        if not 0 < self.discount <= 1:
+            raise ConfigError(f"discount must be in (0, 1], got {self.discount}")
+        if not 0 <= self.td_lambda <= 1:
+            raise ConfigError(f"td_lambda must be in [0, 1], got {self.td_lambda}")
+        positive_ints = {
+            "steps_per_iter": self.steps_per_iter,
+            "iters_per_output": self.iters_per_output,
+            "test_episodes": self.test_episodes,
+            "actor_epochs": self.actor_epochs,
+            "critic_epochs": self.critic_epochs,
+        }
+        for key, value in positive_ints.items():
+            if value <= 0:
+                raise ConfigError(f"{key} must be > 0, got {value}")
+        for key, value in (
+            ("actor_batch_size", self.actor_batch_size),
+            ("critic_batch_size", self.critic_batch_size),
+        ):
+            if not value > 0:
+                raise ConfigError(f"{key} (a multiple of num_envs) must be > 0, got {value}")
+        if self.normalizer_samples < 0:
+            raise ConfigError(f"normalizer_samples must be >= 0, got {self.normalizer_samples}")
+        if not 0 < self.ppo_clip_ratio < 1:
+            raise ConfigError(f"ppo_clip_ratio must be in (0, 1), got {self.ppo_clip_ratio}")
+        if not self.norm_adv_clip > 0:
+            raise ConfigError(f"norm_adv_clip must be > 0, got {self.norm_adv_clip}")
+        for key in (
+            "action_bound_weight",
+            "action_entropy_weight",
+            "action_reg_weight",
+            "grad_clip",
+        ):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"{key} must be >= 0, got {getattr(self, key)}")
+        if self.desired_kl is not None and not self.desired_kl > 0:
+            raise ConfigError(f"desired_kl must be > 0 or null, got {self.desired_kl}")
+        if self.value_clip is not None and not self.value_clip > 0:
+            raise ConfigError(f"value_clip must be > 0 or null, got {self.value_clip}")

@@ -1,0 +1,101 @@
+"""When a DeepMimic episode ends, and why (``DoneFlag`` per env).
+
+Checked in this order, a later match overriding an earlier one (MimicKit's priority):
+
+1. ``TIME`` — the episode ran ``episode_length`` seconds;
+2. ``SUCC`` — a non-looping clip reached its end;
+3. ``FAIL`` — only with ``enable_early_termination`` and never on an episode's first
+   step (time 0), when any of:
+
+   * a body that is **not** in ``contact_bodies`` touches the ground. As in MimicKit an
+     empty ``contact_bodies`` list switches this check off (roll / crawl / get-up clips);
+   * ``pose_termination`` and some body drifted more than ``pose_termination_dist`` from
+     the reference. Positions are compared relative to each character's root in that
+     root's full local frame when not ``global_obs``; relative to the root in world axes
+     when ``global_obs`` but not ``track_root``; absolute (root included) with
+     ``track_root``;
+   * ``termination_height`` is set and the root is lower than it (a MimicKit G1 key).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from mjmimic.envs.done import DoneFlag
+from mjmimic.rotations import quat_to_matrix
+
+
+@dataclass(frozen=True)
+class TerminationSettings:
+    enable_early_termination: bool
+    pose_termination: bool = False
+    pose_termination_dist: float = 1.0  # m
+    global_obs: bool = True
+    track_root: bool = False  # enable_tar_obs and global_obs
+    termination_height: float | None = None  # m; None = no root height check
+
+
+def compute_done(
+    *,
+    time: torch.Tensor,
+    episode_length: float | torch.Tensor,
+    motion_time: torch.Tensor,
+    motion_duration: torch.Tensor,
+    motion_wraps: torch.Tensor,
+    ground_contact: torch.Tensor,
+    contact_body_mask: torch.Tensor,
+    char_body_pos: torch.Tensor,
+    char_root_rot: torch.Tensor,
+    ref_body_pos: torch.Tensor,
+    ref_root_rot: torch.Tensor,
+    cfg: TerminationSettings,
+) -> torch.Tensor:
+    """Done flags (N,) int64 with ``DoneFlag`` values.
+
+    time (N,) seconds since the episode started; episode_length seconds (float or (N,));
+    motion_time (N,) time in the clip; motion_duration (N,) clip length; motion_wraps (N,)
+    bool, True for looping clips (they never succeed); ground_contact (N, B) bool, body b
+    touches the ground; contact_body_mask (B,) bool, bodies allowed to touch it;
+    char_body_pos/ref_body_pos (N, B, 3) world positions of all bodies (index 0 = root);
+    char_root_rot/ref_root_rot (N, 4).
+    """
+    done = torch.full_like(time, int(DoneFlag.NULL), dtype=torch.long)
+    done.masked_fill_(time >= episode_length, int(DoneFlag.TIME))
+    done.masked_fill_((motion_time >= motion_duration) & ~motion_wraps, int(DoneFlag.SUCC))
+    if not cfg.enable_early_termination:
+        return done
+
+    # An empty allow-list disables the contact check (mask.any() is False), as in MimicKit.
+    failed = (ground_contact & ~contact_body_mask).any(-1) & contact_body_mask.any()
+    if cfg.pose_termination:
+        failed = failed | _pose_failed(
+            char_body_pos, char_root_rot, ref_body_pos, ref_root_rot, cfg
+        )
+    if cfg.termination_height is not None:
+        failed = failed | (char_body_pos[:, 0, 2] < cfg.termination_height)
+    done.masked_fill_(failed & (time > 0), int(DoneFlag.FAIL))
+    return done
+
+
+def _pose_failed(
+    body_pos: torch.Tensor,
+    root_rot: torch.Tensor,
+    ref_body_pos: torch.Tensor,
+    ref_root_rot: torch.Tensor,
+    cfg: TerminationSettings,
+) -> torch.Tensor:
+    if cfg.track_root:
+        # Absolute positions of every body; the root row is MimicKit's root distance check.
+        diff = ref_body_pos - body_pos
+    else:
+        rel = body_pos[:, 1:] - body_pos[:, :1]
+        ref_rel = ref_body_pos[:, 1:] - ref_body_pos[:, :1]
+        if not cfg.global_obs:
+            # row vector @ R == R^T v: world -> root frame
+            rel = rel @ quat_to_matrix(root_rot)
+            ref_rel = ref_rel @ quat_to_matrix(ref_root_rot)
+        diff = ref_rel - rel
+    dist_sq = (diff * diff).sum(-1).amax(-1)
+    return dist_sq > cfg.pose_termination_dist * cfg.pose_termination_dist

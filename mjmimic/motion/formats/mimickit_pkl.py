@@ -1,0 +1,113 @@
+"""MimicKit ``.pkl`` motions (the pickled-dict form ``mimickit/anim/motion.py`` writes).
+
+File: ``{"loop_mode": 0 (clamp) | 1 (wrap), "fps": number, "frames": (T, 6 + D)}``. A frame
+is ``[root_pos (3), root_rot exp-map (3), joint DoFs in DFS body order]`` where a hinge
+is its angle and a spherical joint (3 hinges in MuJoCo, one joint in MimicKit) is the
+exp-map of its local rotation. The file does not say which DoFs are spherical, so the
+robot is needed; its exp-maps become our per-hinge Euler angles.
+
+Files are loaded with ``safe_pickle.safe_load``: no code in them runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mjmimic.errors import MotionError
+from mjmimic.motion.motion import Motion
+from mjmimic.motion.safe_pickle import safe_load
+from mjmimic.robots.joint_coordinates import dof_from_joint_rotations, unwrap_dof_trajectory
+from mjmimic.robots.model import RobotModel
+from mjmimic.rotations import exp_map_to_quat, quat_identity
+
+_LOOP_MODES = {0: "clamp", 1: "wrap", "clamp": "clamp", "wrap": "wrap"}
+
+
+def read_mimickit_pkl(path: str | Path, robot: RobotModel) -> Motion:
+    path = Path(path)
+    src = path.name
+    if not path.is_file():
+        raise MotionError(f"{src}: motion file not found at {path}")
+    data = safe_load(path)
+    if not isinstance(data, dict) or not {"loop_mode", "fps", "frames"} <= set(data):
+        found = ", ".join(sorted(map(str, data))) if isinstance(data, dict) else type(data).__name__
+        raise MotionError(
+            f"{src}: not a MimicKit motion (expected a dict with loop_mode, fps and frames; "
+            f"found {found})"
+        )
+    loop_mode = _loop_mode(data["loop_mode"], src)
+    frames = _frames(data["frames"], src)
+    expected = 6 + robot.num_dofs
+    if frames.shape[1] != expected:
+        raise MotionError(
+            f"{src}: MimicKit frames have {frames.shape[1]} numbers but robot "
+            f"{Path(robot.source).name} needs 6 + {robot.num_dofs} = {expected} (root position, "
+            "root exp-map, then its DoFs); use the robot the clip was made for"
+        )
+    if not np.isfinite(frames).all():
+        raise MotionError(f"{src}: frames contain NaN or infinite values")
+    root_rot = exp_map_to_quat(torch.from_numpy(frames[:, 3:6])).numpy()
+    return Motion(
+        fps=_fps(data["fps"], src),
+        loop_mode=loop_mode,  # type: ignore[arg-type]
+        root_pos=frames[:, :3],
+        root_rot=root_rot,
+        dof_pos=mimickit_dofs_to_dof_pos(robot, frames[:, 6:]),
+        joint_names=list(robot.dof_names),
+        name=path.stem,
+        source=src,
+    )
+
+
+def mimickit_dofs_to_dof_pos(robot: RobotModel, mk_dofs: np.ndarray) -> np.ndarray:
+    """MimicKit joint DoFs (T, D) -> our DoFs (T, D), unwrapped over time.
+
+    Hinges and ball joints are the same numbers in both conventions; spherical (3-hinge)
+    joints go exp-map -> quaternion -> Euler angles about the hinge axes.
+    """
+    mk = torch.as_tensor(mk_dofs, dtype=torch.float64)
+    quats = quat_identity((mk.shape[0], robot.num_bodies - 1), dtype=torch.float64)
+    for j in robot.joints:
+        if j.kind == "spherical":
+            quats[:, j.body - 1] = exp_map_to_quat(mk[:, j.dof_start : j.dof_start + 3])
+    dof = dof_from_joint_rotations(robot, None, quats).numpy()
+    for j in robot.joints:
+        if j.kind in ("hinge", "ball"):
+            sl = slice(j.dof_start, j.dof_start + j.dof_count)
+            dof[:, sl] = mk_dofs[:, sl]
+    return unwrap_dof_trajectory(robot, dof)
+
+
+def _loop_mode(value, src: str) -> str:
+    key = value.lower() if isinstance(value, str) else value
+    try:
+        if not isinstance(key, str):
+            key = int(key) if float(key) == int(key) else None
+        return _LOOP_MODES[key]
+    except (KeyError, TypeError, ValueError):
+        raise MotionError(
+            f"{src}: loop_mode must be 0 (clamp) or 1 (wrap), found {value!r}"
+        ) from None
+
+
+def _fps(value, src: str) -> float:
+    try:
+        fps = float(value)
+    except (TypeError, ValueError):
+        raise MotionError(f"{src}: fps must be a number, found {value!r}") from None
+    return fps
+
+
+def _frames(value, src: str) -> np.ndarray:
+    try:
+        frames = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise MotionError(
+            f"{src}: frames must be a (T, 6 + DoFs) table of numbers with equal-length rows"
+        ) from None
+    if frames.ndim != 2:
+        raise MotionError(f"{src}: frames must be 2-D (T, 6 + DoFs), found shape {frames.shape}")
+    return frames

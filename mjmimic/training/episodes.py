@@ -1,0 +1,85 @@
+"""Per-env episode bookkeeping shared by training and test mode."""
+
+from __future__ import annotations
+
+import torch
+
+
+class EpisodeTracker:
+    """Accumulates per-env return, length and per-step metrics; hands back finished episodes.
+
+    ``quota`` (test mode) keeps only each env's first ``quota`` episodes, so envs that fail
+    fast cannot fill the sample with short episodes.
+    """
+
+    def __init__(self, num_envs: int, metric_names: tuple[str, ...] = (), quota: int | None = None):
+        self.num_envs = num_envs
+        self.metric_names = metric_names
+        self.quota = quota
+        self._return = torch.zeros(num_envs, dtype=torch.float64)
+        self._length = torch.zeros(num_envs, dtype=torch.long)
+        self._metrics = torch.zeros(num_envs, len(metric_names), dtype=torch.float64)
+        self._finished_per_env = torch.zeros(num_envs, dtype=torch.long)
+        self.returns: list[torch.Tensor] = []
+        self.lengths: list[torch.Tensor] = []
+        self.normalizers: list[torch.Tensor] = []
+        self.metrics: list[torch.Tensor] = []
+
+    def step(
+        self,
+        reward: torch.Tensor,
+        done: torch.Tensor,
+        metrics: dict[str, torch.Tensor] | None = None,
+        best_return: torch.Tensor | None = None,
+    ) -> None:
+        """``best_return`` (N,): the return a perfect policy would get for each env's
+        current episode (for normalized returns); read for the envs that finish now."""
+        self._return += reward.double()
+        self._length += 1
+        if self.metric_names:
+            self._metrics += torch.stack([metrics[k] for k in self.metric_names], dim=-1).double()
+        ended = done != 0
+        if not bool(ended.any()):
+            return
+        keep = ended
+        if self.quota is not None:
+            keep = ended & (self._finished_per_env < self.quota)
+        self._finished_per_env += ended.long()
+        idx = torch.nonzero(keep).flatten()
+        if idx.numel():
+            self.returns.append(self._return[idx].clone())
+            self.lengths.append(self._length[idx].clone())
+            if best_return is not None:
+                self.normalizers.append(best_return[idx].double())
+            if self.metric_names:
+                self.metrics.append(self._metrics[idx] / self._length[idx, None])
+        self._return[ended] = 0.0
+        self._length[ended] = 0
+        self._metrics[ended] = 0.0
+
+    def quota_met(self) -> bool:
+        return self.quota is not None and bool((self._finished_per_env >= self.quota).all())
+
+    @property
+    def num_episodes(self) -> int:
+        return sum(r.numel() for r in self.returns)
+
+    def summary(self) -> dict[str, float]:
+        """Means over finished episodes (empty dict when none finished)."""
+        if not self.returns:
+            return {}
+        returns = torch.cat(self.returns)
+        out = {
+            "return": returns.mean().item(),
+            "episode_length": torch.cat(self.lengths).double().mean().item(),
+            "episodes": float(returns.numel()),
+        }
+        if self.normalizers:
+            out["normalized_return"] = (returns / torch.cat(self.normalizers)).mean().item()
+        if self.metric_names:
+            means = torch.cat(self.metrics).mean(dim=0)
+            out.update({k: means[i].item() for i, k in enumerate(self.metric_names)})
+        return out
+
+    def clear_finished(self) -> None:
+        self.returns, self.lengths, self.normalizers, self.metrics = [], [], [], []

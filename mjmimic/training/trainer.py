@@ -1,0 +1,177 @@
+"""The training loop: collect ``steps_per_iter`` steps from all envs, update, log, repeat.
+
+Every ``iters_per_output`` iterations (and at the end) it runs test episodes, writes
+``model.pt`` and ``checkpoint.pt``, then resets all envs. Resetting right after the
+checkpoint (which stores the RNG states) is what makes ``--resume`` continue exactly as
+an uninterrupted run would: the env state after a checkpoint is a function of the RNG.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mjmimic.logging.progress import ProgressLine
+from mjmimic.logging.table_log import TableLog
+from mjmimic.training import checkpoint
+from mjmimic.training.episodes import EpisodeTracker
+from mjmimic.training.evaluation import evaluate
+
+
+@dataclass
+class RunSettings:
+    out_dir: Path
+    max_samples: int
+    iters_per_output: int
+    test_episodes: int
+    logger: str  # "txt" | "tb"
+    progress: bool = True
+
+
+class Trainer:
+    def __init__(self, env, agent, settings: RunSettings, run_config: dict[str, Any]):
+        self.env = env
+        self.agent = agent
+        self.settings = settings
+        self.run_config = run_config
+        self.iteration = 0
+        self.samples = 0
+        self.wall_time = 0.0  # seconds of training, summed over resumed sessions
+        self.last_test: dict[str, float] = {}
+
+    # -------------------------------------------------------------------- persistence
+    def model_payload(self) -> dict[str, Any]:
+        return {
+            "format": checkpoint.MODEL_FORMAT,
+            "format_version": checkpoint.FORMAT_VERSION,
+            "model": self.agent.model_state_dict(),
+            "config": self.run_config,
+            "iteration": self.iteration,
+            "samples": self.samples,
+        }
+
+    def save(self) -> None:
+        out = self.settings.out_dir
+        checkpoint.atomic_save(self.model_payload(), out / "model.pt")
+        state = {
+            **self.model_payload(),
+            "format": checkpoint.CHECKPOINT_FORMAT,
+            "training": self.agent.training_state_dict(),
+            "wall_time": self.wall_time,
+            "last_test": self.last_test,
+            "rng": checkpoint.capture_rng(),
+        }
+        checkpoint.atomic_save(state, out / "checkpoint.pt")
+
+    def restore(self, path: Path) -> None:
+        state = checkpoint.load(path, checkpoint.CHECKPOINT_FORMAT)
+        self.agent.load_model_state_dict(state["model"])
+        self.agent.load_training_state_dict(state["training"])
+        self.iteration = state["iteration"]
+        self.samples = state["samples"]
+        self.wall_time = state["wall_time"]
+        self.last_test = state["last_test"]
+        checkpoint.restore_rng(state["rng"])
+
+    # ---------------------------------------------------------------------- the loop
+    def train(self) -> None:
+        s = self.settings
+        logs = [TableLog(s.out_dir / "log.txt", append=self.iteration > 0)]
+        tb = None
+        if s.logger == "tb":
+            from mjmimic.logging.tensorboard import TensorBoardLog
+
+            tb = TensorBoardLog(s.out_dir)
+        progress = ProgressLine(s.max_samples) if s.progress else None
+        env, agent = self.env, self.agent
+        tracker = EpisodeTracker(env.num_envs)
+        obs = env.reset()
+        steps_per_iter = agent.cfg.steps_per_iter
+        try:
+            while self.samples < s.max_samples:
+                start = time.perf_counter()
+                term_sums: dict[str, torch.Tensor] = {}
+                for _ in range(steps_per_iter):
+                    action = agent.act(obs)
+                    next_obs, reward, done, info = env.step(action)
+                    agent.record_step(next_obs, reward, done)
+                    tracker.step(reward, done)
+                    for k, v in info["reward_terms"].items():
+                        term_sums[k] = term_sums.get(k, 0.0) + v.mean()
+                    obs = next_obs
+                    done_ids = torch.nonzero(done).flatten()
+                    if done_ids.numel():
+                        obs = env.reset(done_ids)
+                collect_time = time.perf_counter() - start
+                stats = agent.update()
+                self.iteration += 1
+                self.samples += steps_per_iter * env.num_envs
+                iter_time = time.perf_counter() - start
+                self.wall_time += iter_time
+                output_now = (
+                    self.iteration % s.iters_per_output == 0 or self.samples >= s.max_samples
+                )
+                if output_now:
+                    self.last_test = evaluate(env, agent, s.test_episodes)
+                row = self._log_row(
+                    stats, tracker, term_sums, steps_per_iter, collect_time, iter_time
+                )
+                tracker.clear_finished()
+                for log in logs:
+                    log.write(row)
+                if tb is not None:
+                    tb.write(row, self.samples)
+                if progress is not None:
+                    progress.update(
+                        self.iteration,
+                        self.samples,
+                        row["Samples_Per_Sec"],
+                        self.wall_time,
+                        self.last_test.get("return"),
+                    )
+                if output_now:
+                    self.save()
+                    obs = env.reset()
+        finally:
+            for log in logs:
+                log.close()
+            if tb is not None:
+                tb.close()
+            if progress is not None:
+                progress.finish()
+
+    def _log_row(
+        self, stats, tracker, term_sums, steps, collect_time, iter_time
+    ) -> dict[str, float]:
+        train = tracker.summary()
+        test = self.last_test
+        nan = float("nan")
+        row: dict[str, float] = {
+            "Iteration": self.iteration,
+            "Wall_Time": self.wall_time / 3600.0,
+            "Samples": self.samples,
+            "Samples_Per_Sec": steps * self.env.num_envs / iter_time,
+            "Collect_Fraction": collect_time / iter_time,
+            "Test_Return": test.get("return", nan),
+            "Test_Normalized_Return": test.get("normalized_return", nan),
+            "Test_Episode_Length": test.get("episode_length", nan),
+            "Test_Episodes": test.get("episodes", nan),
+            "Test_Joint_Rot_Err": test.get("joint_rot_err", nan),
+            "Test_Root_Pos_Err": test.get("root_pos_err", nan),
+            "Test_Key_Pos_Err": test.get("key_pos_err", nan),
+            "Train_Return": train.get("return", nan),
+            "Train_Episode_Length": train.get("episode_length", nan),
+            "Train_Episodes": train.get("episodes", 0.0),
+        }
+        row.update({_title(k): float(v) for k, v in stats.items()})
+        row.update({f"Env_Reward_{k}": float(v) / steps for k, v in term_sums.items()})
+        return row
+
+
+def _title(key: str) -> str:
+    """``critic_loss`` -> ``Critic_Loss`` (MimicKit's log key style)."""
+    return "_".join(part[:1].upper() + part[1:] for part in key.split("_"))

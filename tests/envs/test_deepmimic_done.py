@@ -1,0 +1,168 @@
+"""DeepMimic termination: flags, their priority and every FAIL condition."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+
+from mjmimic.envs.deepmimic.terminations import TerminationSettings, compute_done
+from mjmimic.envs.done import DoneFlag
+from mjmimic.rotations import quat_from_axis_angle, quat_rotate
+
+N, B = 4, 6
+NULL, FAIL, SUCC, TIME = (int(f) for f in DoneFlag)
+CONTACT_OK = torch.tensor([False, False, False, False, True, True])  # "feet" 4, 5
+BODY_OFFSETS = torch.tensor(
+    [
+        [0.0, 0.0, 0.0],
+        [0.0, 0.0, 0.4],
+        [0.8, 0.0, 0.2],
+        [0.0, 0.3, -0.2],
+        [0.1, 0.1, -0.9],
+        [0.1, -0.1, -0.9],
+    ]
+)
+
+
+@dataclasses.dataclass
+class Case:
+    """Inputs of compute_done for N envs: sim == ref, mid-episode, no contact."""
+
+    time: torch.Tensor = dataclasses.field(default_factory=lambda: torch.full((N,), 1.0))
+    motion_time: torch.Tensor = dataclasses.field(default_factory=lambda: torch.full((N,), 1.0))
+    motion_duration: torch.Tensor = dataclasses.field(default_factory=lambda: torch.full((N,), 3.0))
+    motion_wraps: torch.Tensor = dataclasses.field(
+        default_factory=lambda: torch.zeros(N, dtype=torch.bool)
+    )
+    ground_contact: torch.Tensor = dataclasses.field(
+        default_factory=lambda: torch.zeros(N, B, dtype=torch.bool)
+    )
+    contact_body_mask: torch.Tensor = dataclasses.field(default_factory=lambda: CONTACT_OK.clone())
+    char_body_pos: torch.Tensor = dataclasses.field(
+        default_factory=lambda: (
+            (BODY_OFFSETS + torch.tensor([1.0, 2.0, 1.0])).expand(N, B, 3).clone()
+        )
+    )
+    char_root_rot: torch.Tensor = dataclasses.field(
+        default_factory=lambda: torch.tensor([1.0, 0, 0, 0]).expand(N, 4)
+    )
+    ref_body_pos: torch.Tensor = dataclasses.field(
+        default_factory=lambda: (
+            (BODY_OFFSETS + torch.tensor([1.0, 2.0, 1.0])).expand(N, B, 3).clone()
+        )
+    )
+    ref_root_rot: torch.Tensor = dataclasses.field(
+        default_factory=lambda: torch.tensor([1.0, 0, 0, 0]).expand(N, 4)
+    )
+
+    def done(self, cfg: TerminationSettings, episode_length: float = 10.0) -> list[int]:
+        flags = compute_done(episode_length=episode_length, cfg=cfg, **dataclasses.asdict(self))
+        assert flags.dtype == torch.long and flags.shape == (N,)
+        return flags.tolist()
+
+
+EARLY = TerminationSettings(enable_early_termination=True)
+POSE = TerminationSettings(
+    enable_early_termination=True, pose_termination=True, pose_termination_dist=1.0
+)
+
+
+def test_nothing_ends_a_normal_step():
+    assert Case().done(EARLY) == [NULL] * N
+    assert Case().done(dataclasses.replace(POSE, termination_height=0.3)) == [NULL] * N
+
+
+def test_time_then_success_then_fail_priority():
+    c = Case()
+    c.time = torch.tensor([9.9, 10.0, 10.0, 10.5])
+    c.motion_time = torch.tensor([1.0, 1.0, 3.0, 3.2])
+    c.ground_contact[3, 0] = True  # a fall on the last env overrides everything
+    assert c.done(EARLY) == [NULL, TIME, SUCC, FAIL]
+    # Episode length may differ per env.
+    c = Case()
+    c.time = torch.full((N,), 5.0)
+    flags = compute_done(
+        episode_length=torch.tensor([4.0, 5.0, 6.0, 7.0]), cfg=EARLY, **dataclasses.asdict(c)
+    )
+    assert flags.tolist() == [TIME, TIME, NULL, NULL]
+
+
+def test_looping_clips_never_succeed():
+    c = Case()
+    c.motion_time = torch.full((N,), 7.0)  # past the end of a 3 s clip
+    c.motion_wraps = torch.tensor([True, False, True, False])
+    assert c.done(EARLY) == [NULL, SUCC, NULL, SUCC]
+    c.time = torch.full((N,), 10.0)
+    assert c.done(EARLY) == [TIME, SUCC, TIME, SUCC]
+
+
+def test_contact_of_a_body_not_allowed_fails():
+    c = Case()
+    c.ground_contact[0, 2] = True  # not allowed
+    c.ground_contact[1, 4] = True  # a foot: allowed
+    c.ground_contact[2, [4, 5]] = True  # both feet
+    c.ground_contact[3, [0, 5]] = True  # root + a foot
+    assert c.done(EARLY) == [FAIL, NULL, NULL, FAIL]
+    # Off without early termination; an empty allow-list switches the check off (MimicKit).
+    assert c.done(TerminationSettings(enable_early_termination=False)) == [NULL] * N
+    c.contact_body_mask = torch.zeros(B, dtype=torch.bool)
+    assert c.done(EARLY) == [NULL] * N
+
+
+def test_first_step_never_fails():
+    c = Case()
+    c.time = torch.tensor([0.0, 0.0, 1 / 30, 1 / 30])
+    c.ground_contact[:, 1] = True
+    c.char_body_pos[:, :, 2] -= 0.8
+    assert c.done(dataclasses.replace(POSE, termination_height=0.5)) == [NULL, NULL, FAIL, FAIL]
+
+
+def test_pose_termination_by_distance():
+    c = Case()
+    c.char_body_pos[0, 3, 0] += 1.1  # a limb 1.1 m off
+    c.char_body_pos[1, 3, 0] += 0.9  # within the limit
+    c.char_body_pos[2, 2] += torch.tensor([0.6, 0.6, 0.6])  # |d| = 1.04 m
+    assert c.done(POSE) == [FAIL, NULL, FAIL, NULL]
+    assert c.done(EARLY) == [NULL] * N  # pose_termination off
+    for global_obs, track_root in ((True, True), (False, False)):
+        cfg = dataclasses.replace(POSE, global_obs=global_obs, track_root=track_root)
+        assert c.done(cfg) == [FAIL, NULL, FAIL, NULL]
+
+
+def test_pose_termination_frames():
+    # The whole sim character 5 m away from the reference: only root tracking notices.
+    c = Case()
+    c.char_body_pos += torch.tensor([5.0, 0.0, 0.0])
+    assert c.done(POSE) == [NULL] * N
+    assert c.done(dataclasses.replace(POSE, global_obs=False)) == [NULL] * N
+    assert c.done(dataclasses.replace(POSE, track_root=True)) == [FAIL] * N
+    # Only the root drifted 1.2 m (bodies in place): root tracking's root check fires.
+    c = Case()
+    c.char_body_pos[:, 0, 0] += 1.2
+    assert c.done(dataclasses.replace(POSE, track_root=True)) == [FAIL] * N
+    # Turned 90 degrees about its root: the body 0.8 m ahead moves 1.13 m in world axes,
+    # but nothing moves in the root's own frame.
+    c = Case()
+    q = quat_from_axis_angle(
+        torch.tensor([0.0, 0.0, 1.0]).expand(N, 3), torch.full((N,), math.pi / 2)
+    )
+    root = c.char_body_pos[:, :1]
+    c.char_body_pos = root + quat_rotate(q.unsqueeze(1).expand(N, B, 4), c.char_body_pos - root)
+    c.char_root_rot = q
+    assert c.done(POSE) == [FAIL] * N
+    assert c.done(dataclasses.replace(POSE, global_obs=False)) == [NULL] * N
+
+
+def test_termination_height():
+    c = Case()
+    c.char_body_pos[:, :, 2] += torch.tensor([0.0, -0.6, -0.8, -0.65]).unsqueeze(
+        1
+    )  # root z 1, .4, .2, .35
+    assert c.done(dataclasses.replace(EARLY, termination_height=0.3)) == [NULL, NULL, FAIL, NULL]
+    assert c.done(EARLY) == [NULL] * N
+    assert (
+        c.done(dataclasses.replace(EARLY, termination_height=0.3, enable_early_termination=False))
+        == [NULL] * N
+    )
