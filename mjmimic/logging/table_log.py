@@ -27,16 +27,21 @@ class TableLog:
     def write(self, row: dict[str, float]) -> None:
         if self.keys is None:
             self.keys = list(row)
-            self._file.write("".join(k.ljust(_WIDTH) for k in self.keys).rstrip() + "\n")
+            self._file.write("".join(k.ljust(_width(k)) for k in self.keys).rstrip() + "\n")
         unknown = set(row) - set(self.keys)
         if unknown:
             raise ValueError(f"log.txt columns are fixed; new keys {sorted(unknown)}")
-        values = [_format(row.get(k, math.nan)) for k in self.keys]
-        self._file.write("".join(v.ljust(_WIDTH) for v in values).rstrip() + "\n")
+        values = [_format(row.get(k, math.nan)).ljust(_width(k)) for k in self.keys]
+        self._file.write("".join(values).rstrip() + "\n")
         self._file.flush()
 
     def close(self) -> None:
         self._file.close()
+
+
+def _width(key: str) -> int:
+    """Column width: at least two spaces after the key."""
+    return max(_WIDTH, len(key) + 2)
 
 
 def _format(value: float) -> str:

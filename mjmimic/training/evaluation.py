@@ -25,18 +25,19 @@ def evaluate(env, agent, num_episodes: int, max_steps: int | None = None) -> dic
     env.compute_tracking_errors = True
     obs = env.reset()
     steps = 0
-    with torch.inference_mode():
-        while not tracker.quota_met():
-            best = env.best_episode_return()
-            action = agent.act(obs, deterministic=True)
-            obs, reward, done, info = env.step(action)
-            tracker.step(reward, done, info["tracking"], best_return=best)
-            done_ids = torch.nonzero(done).flatten()
-            if done_ids.numel():
-                obs = env.reset(done_ids)
-            steps += 1
-            if max_steps is not None and steps >= max_steps:
-                break
+    # The agent runs its networks under inference mode itself; env state must stay
+    # ordinary tensors (the engine updates some in place on reset).
+    while not tracker.quota_met():
+        best = env.best_episode_return()
+        action = agent.act(obs, deterministic=True)
+        obs, reward, done, info = env.step(action)
+        tracker.step(reward, done, info["tracking"], best_return=best)
+        done_ids = torch.nonzero(done).flatten()
+        if done_ids.numel():
+            obs = env.reset(done_ids)
+        steps += 1
+        if max_steps is not None and steps >= max_steps:
+            break
     agent.train_mode()
     env.compute_tracking_errors = False
     return tracker.summary()

@@ -29,6 +29,7 @@ class RunSettings:
     iters_per_output: int
     test_episodes: int
     logger: str  # "txt" | "tb"
+    save_int_models: bool = False
     progress: bool = True
 
 
@@ -57,6 +58,10 @@ class Trainer:
     def save(self) -> None:
         out = self.settings.out_dir
         checkpoint.atomic_save(self.model_payload(), out / "model.pt")
+        if self.settings.save_int_models:
+            (out / "int_models").mkdir(exist_ok=True)
+            path = out / "int_models" / f"model_{self.iteration:010d}.pt"
+            checkpoint.atomic_save(self.model_payload(), path)
         state = {
             **self.model_payload(),
             "format": checkpoint.CHECKPOINT_FORMAT,

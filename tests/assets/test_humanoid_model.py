@@ -113,7 +113,8 @@ def test_hinge_axes_limits_and_no_springs(model: mujoco.MjModel) -> None:
         assert model.jnt_limited[j], name
         assert model.jnt_range[j, 0] < 0 or model.jnt_range[j, 1] > 0, name
         assert model.jnt_stiffness[j] == 0, name
-        assert 0.01 <= model.dof_armature[model.jnt_dofadr[j]] <= 0.02, name
+        # 0.05: the stability margin for stiff PD at 120 Hz (see the comment in the MJCF).
+        assert model.dof_armature[model.jnt_dofadr[j]] == 0.05, name
     for side in ("right", "left"):
         np.testing.assert_allclose(model.joint(f"{side}_elbow").range, [-2.8, 0.0])
         np.testing.assert_allclose(model.joint(f"{side}_knee").range, [0.0, 2.8])

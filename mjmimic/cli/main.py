@@ -1,0 +1,74 @@
+"""``mjmimic`` command-line entry point.
+
+    mjmimic train --arg_file args/deepmimic_humanoid_squat.txt
+    mjmimic test --model_file output/model.pt
+    mjmimic plot output/
+    python -m mjmimic --arg_file args/x.txt --mode test    # MimicKit's form
+
+User errors (``MjmimicError``) print one line, ``mjmimic: error: ...``, and exit with 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from mjmimic.errors import MjmimicError
+
+USAGE = """usage: mjmimic COMMAND [flags]
+
+commands:
+  train   train a policy (MimicKit flags: --arg_file --env_config --agent_config ...)
+  test    evaluate a model.pt (returns, normalized return, tracking errors)
+  plot    plot a run's log.txt (test return and episode length vs samples and time)
+
+'mjmimic COMMAND --help' lists a command's flags. Without a command, MimicKit's
+'--mode train|test' picks one."""
+
+
+def _dispatch(argv: list[str]) -> int:
+    from mjmimic.cli import plot, train_test
+
+    commands = {"train": train_test.train, "test": train_test.test, "plot": plot.main}
+    specs = {"train": train_test.TRAIN_SPEC, "test": train_test.TEST_SPEC}
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command.startswith("--"):  # MimicKit form: the mode flag picks the command
+        command, rest = _mode_of(argv), argv
+    if command not in commands:
+        raise MjmimicError(f"unknown command '{command}'; commands: {', '.join(commands)}")
+    if command in specs and ("--help" in rest or "-h" in rest):
+        print(specs[command].format_help())
+        return 0
+    return commands[command](rest)
+
+
+def _mode_of(argv: list[str]) -> str:
+    for i, token in enumerate(argv):
+        if token == "--mode" and i + 1 < len(argv):
+            return argv[i + 1]
+        if token.startswith("--mode="):
+            return token.split("=", 1)[1]
+    if "--arg_file" in argv:
+        from mjmimic.config import read_arg_file
+
+        path = (
+            argv[argv.index("--arg_file") + 1] if argv.index("--arg_file") + 1 < len(argv) else ""
+        )
+        words = [t.text for t in read_arg_file(path)]
+        if "--mode" in words and words.index("--mode") + 1 < len(words):
+            return words[words.index("--mode") + 1]
+    return "train"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _dispatch(argv)
+    except MjmimicError as exc:
+        print(f"mjmimic: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nmjmimic: interrupted", file=sys.stderr)
+        return 130

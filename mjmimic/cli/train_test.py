@@ -1,0 +1,194 @@
+"""``mjmimic train`` and ``mjmimic test``: MimicKit's flags, arg files and YAML configs."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from mjmimic.config import ArgFlag, ArgSpec, ResolvedArgs, resolve_args
+from mjmimic.engines.mujoco_cpu import available_cores
+from mjmimic.errors import ConfigError
+from mjmimic.training import checkpoint
+from mjmimic.training.evaluation import evaluate
+from mjmimic.training.setup import RunConfig, build_env_and_agent, check_devices
+from mjmimic.training.trainer import RunSettings, Trainer
+
+_COMMON = [
+    ArgFlag(
+        "mode",
+        str,
+        "train",
+        choices=("train", "test"),
+        help="MimicKit's run mode (the subcommand sets it; accepted for MimicKit arg files)",
+    ),
+    ArgFlag(
+        "engine_config", Path, help="engine YAML (default: MuJoCo CPU, 30/120 Hz, pos control)"
+    ),
+    ArgFlag("env_config", Path, help="env YAML (env_name, env:, optional engine: overrides)"),
+    ArgFlag("agent_config", Path, help="agent YAML (PPO)"),
+    ArgFlag("num_envs", int, 64, help="parallel environments"),
+    ArgFlag("model_file", Path, help="model.pt to start from (train) or to evaluate (test)"),
+    ArgFlag("test_episodes", int, help="test episodes (default: the agent config's test_episodes)"),
+    ArgFlag("rand_seed", int, help="random seed (default: from the clock; written to config.yaml)"),
+    ArgFlag("devices", list[str], ["cpu"], help="compute device; this version: cpu"),
+    ArgFlag("threads", int, help="CPU threads for physics and torch (default: all cores)"),
+    ArgFlag(
+        "visualize", bool, False, help="accepted for MimicKit arg files; mjmimic trains headless"
+    ),
+    ArgFlag("video", str, help="test: write a video of policy beside reference to this .mp4"),
+    ArgFlag("master_port", int, help="accepted for MimicKit arg files; unused (one process)"),
+]
+
+TRAIN_SPEC = ArgSpec(
+    [
+        *_COMMON,
+        ArgFlag(
+            "out_dir", Path, Path("output"), help="output directory (refused if it holds a run)"
+        ),
+        ArgFlag("max_samples", int, 2**62, help="stop after this many env steps (samples)"),
+        ArgFlag(
+            "logger", str, "txt", choices=("txt", "tb"), help="txt: log.txt; tb: also TensorBoard"
+        ),
+        ArgFlag("resume", Path, help="continue the run in this output directory where it stopped"),
+        ArgFlag("save_int_models", bool, False, help="also keep int_models/model_<iter>.pt"),
+    ],
+    prog="mjmimic train",
+    description="Train a motion-imitation policy with PPO.",
+)
+
+TEST_SPEC = ArgSpec(
+    [*_COMMON, ArgFlag("out_dir", Path, help="accepted for MimicKit arg files; unused by test")],
+    prog="mjmimic test",
+    description="Evaluate a trained policy: returns, episode length and tracking errors.",
+)
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _set_threads(args: ResolvedArgs) -> int:
+    threads = args.threads or available_cores()
+    torch.set_num_threads(threads)
+    return threads
+
+
+def _run_from_args(args: ResolvedArgs, threads: int) -> RunConfig:
+    if args.env_config is None or args.agent_config is None:
+        missing = [f"--{k}" for k in ("env_config", "agent_config") if getattr(args, k) is None]
+        raise ConfigError(f"{' and '.join(missing)} required (or --arg_file with them)")
+    seed = args.rand_seed if args.given("rand_seed") else int(time.time() * 1000) % 2**31
+    run = RunConfig.from_files(
+        args.engine_config,
+        args.env_config,
+        args.agent_config,
+        args.num_envs,
+        seed,
+        check_devices(args.devices),
+    )
+    if run.engine.num_threads is None:
+        run.engine.num_threads = threads
+    return run
+
+
+def train(tokens: list[str]) -> int:
+    args = resolve_args(tokens, TRAIN_SPEC)
+    threads = _set_threads(args)
+    if args.resume is not None:
+        out_dir = args.resume
+        saved = out_dir / "config.yaml"
+        if not (out_dir / "checkpoint.pt").is_file() or not saved.is_file():
+            raise ConfigError(f"--resume {out_dir}: no checkpoint.pt and config.yaml there")
+        run = RunConfig.from_dict(yaml.safe_load(saved.read_text()), str(saved))
+    else:
+        out_dir = args.out_dir
+        if (out_dir / "checkpoint.pt").exists():
+            raise ConfigError(
+                f"--out_dir {out_dir} already holds a run; continue it with --resume {out_dir} "
+                "or choose another --out_dir"
+            )
+        run = _run_from_args(args, threads)
+    _seed_everything(run.seed)
+    # Everything that can fail on user input (robot, motions, configs) fails here,
+    # before anything is written.
+    env, agent = build_env_and_agent(run)
+    if args.model_file is not None:
+        agent.load_model_state_dict(
+            checkpoint.load(args.model_file, checkpoint.MODEL_FORMAT)["model"]
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if args.resume is None:
+        (out_dir / "config.yaml").write_text(yaml.safe_dump(run.to_dict(), sort_keys=False))
+    test_episodes = (
+        args.test_episodes if args.test_episodes is not None else run.agent.test_episodes
+    )
+    settings = RunSettings(
+        out_dir=out_dir,
+        max_samples=args.max_samples,
+        iters_per_output=run.agent.iters_per_output,
+        test_episodes=test_episodes,
+        logger=args.logger,
+        save_int_models=args.save_int_models,
+    )
+    trainer = Trainer(env, agent, settings, run.to_dict())
+    if args.resume is not None:
+        trainer.restore(out_dir / "checkpoint.pt")
+    print(
+        f"mjmimic train: {env.robot.source} | {env.motion_lib.num_clips} clip(s) | "
+        f"{run.num_envs} envs | obs {env.obs_dim} | actions {env.action_dim} | "
+        f"{threads} threads | seed {run.seed} | out {out_dir}"
+    )
+    trainer.train()
+    test = trainer.last_test
+    print(
+        f"done: {trainer.samples:,} samples, {trainer.iteration} iterations; "
+        f"test return {test.get('return', float('nan')):.3f}, "
+        f"normalized {test.get('normalized_return', float('nan')):.3f}"
+    )
+    env.engine.close()
+    return 0
+
+
+def test(tokens: list[str]) -> int:
+    args = resolve_args(tokens, TEST_SPEC)
+    threads = _set_threads(args)
+    if args.model_file is None:
+        raise ConfigError("--model_file required: the model.pt to evaluate")
+    model = checkpoint.load(args.model_file, checkpoint.MODEL_FORMAT)
+    if args.env_config is not None or args.agent_config is not None:
+        run = _run_from_args(args, threads)
+    else:
+        run = RunConfig.from_dict(model["config"], f"{args.model_file} (saved config)")
+        run.engine.num_threads = threads
+    if args.given("num_envs"):
+        run.num_envs = args.num_envs
+    _seed_everything(args.rand_seed if args.rand_seed is not None else run.seed)
+    env, agent = build_env_and_agent(run)
+    agent.load_model_state_dict(model["model"])
+    episodes = args.test_episodes if args.test_episodes is not None else run.agent.test_episodes
+    result = evaluate(env, agent, episodes)
+    print(f"model:               {args.model_file} (iteration {model.get('iteration')})")
+    print(f"episodes:            {int(result['episodes'])} over {run.num_envs} envs")
+    print(f"mean return:         {result['return']:.4f}")
+    print(f"normalized return:   {result['normalized_return']:.4f}  (return / best possible)")
+    print(
+        f"mean episode length: {result['episode_length']:.1f} steps "
+        f"({result['episode_length'] * env.dt:.2f} s)"
+    )
+    print(f"joint rotation err:  {result['joint_rot_err']:.4f} rad")
+    print(f"root position err:   {result['root_pos_err']:.4f} m")
+    print(f"key body pos err:    {result['key_pos_err']:.4f} m")
+    if args.video:
+        from mjmimic.render.video import record_policy_video
+
+        path = record_policy_video(env, agent, Path(args.video))
+        print(f"video:               {path}")
+    env.engine.close()
+    return 0
