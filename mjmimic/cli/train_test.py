@@ -51,6 +51,7 @@ TRAIN_SPEC = ArgSpec(
             "out_dir", Path, Path("output"), help="output directory (refused if it holds a run)"
         ),
         ArgFlag("max_samples", int, 2**62, help="stop after this many env steps (samples)"),
+        ArgFlag("max_time", float, help="stop after this many minutes of training (wall clock)"),
         ArgFlag(
             "logger", str, "txt", choices=("txt", "tb"), help="txt: log.txt; tb: also TensorBoard"
         ),
@@ -132,6 +133,7 @@ def train(tokens: list[str]) -> int:
     settings = RunSettings(
         out_dir=out_dir,
         max_samples=args.max_samples,
+        max_minutes=args.max_time,
         iters_per_output=run.agent.iters_per_output,
         test_episodes=test_episodes,
         logger=args.logger,

@@ -8,6 +8,7 @@ an uninterrupted run would: the env state after a checkpoint is a function of th
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from mjmimic.training.evaluation import evaluate
 class RunSettings:
     out_dir: Path
     max_samples: int
+    max_minutes: float | None  # wall-clock budget for this session; None = no limit
     iters_per_output: int
     test_episodes: int
     logger: str  # "txt" | "tb"
@@ -96,6 +98,8 @@ class Trainer:
         tracker = EpisodeTracker(env.num_envs)
         obs = env.reset()
         steps_per_iter = agent.cfg.steps_per_iter
+        budget = math.inf if s.max_minutes is None else 60.0 * s.max_minutes
+        deadline = time.perf_counter() + budget
         try:
             while self.samples < s.max_samples:
                 start = time.perf_counter()
@@ -117,9 +121,8 @@ class Trainer:
                 self.samples += steps_per_iter * env.num_envs
                 iter_time = time.perf_counter() - start
                 self.wall_time += iter_time
-                output_now = (
-                    self.iteration % s.iters_per_output == 0 or self.samples >= s.max_samples
-                )
+                last = self.samples >= s.max_samples or time.perf_counter() >= deadline
+                output_now = self.iteration % s.iters_per_output == 0 or last
                 if output_now:
                     self.last_test = evaluate(env, agent, s.test_episodes)
                 row = self._log_row(
@@ -141,6 +144,8 @@ class Trainer:
                 if output_now:
                     self.save()
                     obs = env.reset()
+                if last:
+                    break
         finally:
             for log in logs:
                 log.close()
