@@ -75,6 +75,15 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _check_mode(args: ResolvedArgs, command: str) -> None:
+    """``mjmimic train`` with ``--mode test`` (e.g. from an arg file) must not silently train."""
+    if args.given("mode") and args.mode != command:
+        raise ConfigError(
+            f"{args.origin('mode')}: --mode {args.mode} contradicts the command "
+            f"'mjmimic {command}'; drop the subcommand (MimicKit's form) or the --mode flag"
+        )
+
+
 def _set_threads(args: ResolvedArgs) -> int:
     threads = args.threads or available_cores()
     torch.set_num_threads(threads)
@@ -101,6 +110,7 @@ def _run_from_args(args: ResolvedArgs, threads: int) -> RunConfig:
 
 def train(tokens: list[str]) -> int:
     args = resolve_args(tokens, TRAIN_SPEC)
+    _check_mode(args, "train")
     threads = _set_threads(args)
     if args.resume is not None:
         out_dir = args.resume
@@ -160,6 +170,7 @@ def train(tokens: list[str]) -> int:
 
 def test(tokens: list[str]) -> int:
     args = resolve_args(tokens, TEST_SPEC)
+    _check_mode(args, "test")
     threads = _set_threads(args)
     if args.model_file is None:
         raise ConfigError("--model_file required: the model.pt to evaluate")

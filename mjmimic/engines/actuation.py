@@ -56,7 +56,7 @@ def resolve_pd_table(
                 if joint.kind == "ball"
                 else [joint.dof_start + k]
             )
-            cfg = _config_gains(joint_gains, hinge)
+            cfg = config_gains_for(joint_gains, hinge)
             act = actuator_of_joint.get(jid)
             g_kp, g_kd, g_eff, src = _mjcf_gains(model, jid, act)
             if g_kp is not None and src == "mjcf joint stiffness/damping":
@@ -80,7 +80,8 @@ def resolve_pd_table(
     return PDTable(np.nan_to_num(kp), np.nan_to_num(kd), effort, sources, passive)
 
 
-def _config_gains(joint_gains: dict[str, JointGains], name: str) -> JointGains | None:
+def config_gains_for(joint_gains: dict[str, JointGains], name: str) -> JointGains | None:
+    """The config entry for joint ``name``: its exact name wins, then the first glob."""
     if name in joint_gains:
         return joint_gains[name]
     for pattern, gains in joint_gains.items():

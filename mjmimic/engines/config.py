@@ -17,6 +17,13 @@ class JointGains:
     effort: float | None = field(
         default=None, metadata={"help": "torque limit (N·m); PD output is clipped to ±effort"}
     )
+    armature: float | None = field(
+        default=None,
+        metadata={
+            "help": "reflected motor inertia added to the joint (kg·m²); overrides the MJCF. "
+            "Keeps light links stable under stiff PD"
+        },
+    )
 
 
 @dataclass

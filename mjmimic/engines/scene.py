@@ -21,7 +21,7 @@ import math
 import mujoco
 import numpy as np
 
-from mjmimic.engines.actuation import PDTable
+from mjmimic.engines.actuation import PDTable, config_gains_for
 from mjmimic.engines.config import EngineConfig
 from mjmimic.errors import AssetError
 from mjmimic.robots.model import RobotModel
@@ -43,7 +43,7 @@ _SOLVERS = {
 
 def build_scene(robot: RobotModel, cfg: EngineConfig, pd: PDTable) -> mujoco.MjModel:
     spec = mujoco.MjSpec.from_file(robot.source)
-    _strip_demo_scene(spec)
+    strip_demo_scene(spec)
     for a in list(spec.actuators):
         spec.delete(a)
     for s in list(spec.sensors):
@@ -63,6 +63,9 @@ def build_scene(robot: RobotModel, cfg: EngineConfig, pd: PDTable) -> mujoco.MjM
         if joint.name in passive:
             joint.stiffness = np.zeros(3)
             joint.damping = np.zeros(3)
+        gains = config_gains_for(cfg.joint_gains, joint.name)
+        if gains is not None and gains.armature is not None:
+            joint.armature = gains.armature
     for joint in robot.joints:
         for k in range(joint.dof_count):
             d = joint.dof_start + k
@@ -105,7 +108,7 @@ def build_scene(robot: RobotModel, cfg: EngineConfig, pd: PDTable) -> mujoco.MjM
         raise AssetError(f"{robot.source}: cannot build the simulation scene: {exc}") from None
 
 
-def _strip_demo_scene(spec: mujoco.MjSpec) -> None:
+def strip_demo_scene(spec: mujoco.MjSpec) -> None:
     for geom in list(spec.worldbody.geoms):
         if geom.type in (mujoco.mjtGeom.mjGEOM_PLANE, mujoco.mjtGeom.mjGEOM_HFIELD):
             spec.delete(geom)

@@ -93,13 +93,13 @@ class Trainer:
             from mjmimic.logging.tensorboard import TensorBoardLog
 
             tb = TensorBoardLog(s.out_dir)
-        progress = ProgressLine(s.max_samples) if s.progress else None
+        budget = math.inf if s.max_minutes is None else 60.0 * s.max_minutes
+        deadline = time.perf_counter() + budget
+        progress = ProgressLine(s.max_samples, max_seconds=budget) if s.progress else None
         env, agent = self.env, self.agent
         tracker = EpisodeTracker(env.num_envs)
         obs = env.reset()
         steps_per_iter = agent.cfg.steps_per_iter
-        budget = math.inf if s.max_minutes is None else 60.0 * s.max_minutes
-        deadline = time.perf_counter() + budget
         try:
             while self.samples < s.max_samples:
                 start = time.perf_counter()

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from mjmimic.errors import MotionError
+from mjmimic.motion.formats.plain_npz import is_plain_npz, read_plain_npz
 from mjmimic.motion.motion import Motion
 
 FORMAT_NAME = "mjmimic.motion"
@@ -33,6 +34,8 @@ def read_npz(path: str | Path) -> Motion:
         raise MotionError(f"{src}: not a readable .npz file ({exc})") from None
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise MotionError(f"{src}: not a readable .npz file ({exc})") from None
+    if "format" not in arrays and is_plain_npz(set(arrays)):
+        return read_plain_npz(Path(path), arrays)
     if "format" not in arrays:
         raise MotionError(
             f"{src}: not an mjmimic motion file (no 'format' key; found keys: "

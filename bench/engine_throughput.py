@@ -1,0 +1,123 @@
+"""Env throughput next to raw MuJoCo physics, measured in the same run.
+
+    python bench/engine_throughput.py [--seconds 10] [--json bench/results/engine_throughput.json]
+
+For each robot (mjmimic's humanoid on the DeepMimic walk, the G1 on an ASAP walk), each N
+in (64, 256) and each thread count in (1, 2), the DeepMimic env is stepped with the
+reference pose as PD target (a realistic upright contact mix; envs that fall are reset).
+Reported per configuration:
+
+* ``env``: env control steps/s, everything included (actions, physics, FK, reference
+  lookup, observation, reward, done flags, resets);
+* ``raw``: the same ``mujoco.rollout`` calls on the same states timed alone: what MuJoCo
+  itself needs for those steps, the physical limit;
+* ``ratio`` = env / raw. Target: >= 0.85 for the humanoid at N = 256.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from mjmimic.config import load_config, load_yaml
+from mjmimic.engines import EngineConfig
+from mjmimic.envs.deepmimic.config import DeepMimicEnvConfig
+from mjmimic.envs.deepmimic.env import DeepMimicEnv
+
+REPO = Path(__file__).resolve().parent.parent
+ROBOTS = {
+    "humanoid": "configs/envs/deepmimic_humanoid_walk.yaml",
+    "g1": "configs/envs/deepmimic_g1_walk.yaml",
+}
+
+
+def build_env(env_file: str, num_envs: int, threads: int) -> DeepMimicEnv:
+    data, _ = load_yaml(REPO / env_file)
+    env_cfg = load_config(DeepMimicEnvConfig, data["env"], env_file, section="env")
+    engine_data = {
+        **load_yaml(REPO / "configs/engines/mujoco_cpu.yaml")[0],
+        **data.get("engine", {}),
+    }
+    engine_data["num_threads"] = threads
+    engine_cfg = load_config(EngineConfig, engine_data, env_file, section="engine")
+    return DeepMimicEnv(env_cfg, engine_cfg, num_envs, config_dir=(REPO / env_file).parent)
+
+
+def measure(env: DeepMimicEnv, seconds: float) -> tuple[float, float]:
+    """(env steps/s, raw rollout steps/s) over the same steps."""
+    engine = env.engine
+    pool = engine._rollout
+    rollout_time = 0.0
+    original = pool.rollout
+
+    def timed_rollout(*args, **kwargs):
+        nonlocal rollout_time
+        start = time.perf_counter()
+        result = original(*args, **kwargs)
+        rollout_time += time.perf_counter() - start
+        return result
+
+    pool.rollout = timed_rollout
+    env.reset()
+    for _ in range(10):  # warm up
+        _step(env)
+    rollout_time, steps = 0.0, 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        _step(env)
+        steps += 1
+    total = time.perf_counter() - start
+    pool.rollout = original
+    n = env.num_envs * steps
+    return n / total, n / rollout_time
+
+
+def _step(env: DeepMimicEnv) -> None:
+    ref = env.motion_lib.get_state(env.motion_ids, env.motion_start + env.time + env.dt)
+    _, _, done, _ = env.step(ref.dof_pos)
+    ids = torch.nonzero(done).flatten()
+    if ids.numel():
+        env.reset(ids)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    rows = []
+    print(
+        f"{'robot':<9} {'N':>4} {'threads':>7} {'env steps/s':>12} {'raw steps/s':>12} {'ratio':>6}"
+    )
+    for robot, env_file in ROBOTS.items():
+        for n in (64, 256):
+            for threads in (1, 2):
+                torch.set_num_threads(threads)
+                env = build_env(env_file, n, threads)
+                env_rate, raw_rate = measure(env, args.seconds)
+                env.engine.close()
+                row = {
+                    "robot": robot,
+                    "num_envs": n,
+                    "threads": threads,
+                    "env_steps_per_s": env_rate,
+                    "raw_steps_per_s": raw_rate,
+                    "ratio": env_rate / raw_rate,
+                }
+                rows.append(row)
+                print(
+                    f"{robot:<9} {n:>4} {threads:>7} {env_rate:>12,.0f} {raw_rate:>12,.0f} "
+                    f"{env_rate / raw_rate:>6.2f}",
+                    flush=True,
+                )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
