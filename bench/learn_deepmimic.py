@@ -67,7 +67,14 @@ def summarize(out: Path, target: float | None) -> dict:
 
     table = read_table(out / "log.txt")
     config = yaml.safe_load((out / "config.yaml").read_text())
-    tested = [i for i, v in enumerate(table["Test_Return"]) if v == v]
+    every = config["agent"]["iters_per_output"]
+    last = len(table["Iteration"]) - 1
+    tested = [
+        i
+        for i, it in enumerate(table["Iteration"])
+        if (int(it) % every == 0 or i == last)
+        and table["Test_Return"][i] == table["Test_Return"][i]
+    ]
     minutes = [table["Wall_Time"][i] * 60.0 for i in tested]
     norm = [table["Test_Normalized_Return"][i] for i in tested]
     reached = next((m for m, v in zip(minutes, norm, strict=True) if target and v >= target), None)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import yaml
 
-from mjmimic.config import ArgFlag, ArgSpec, ResolvedArgs, resolve_args
+from mjmimic.config import COMMAND_LINE, ArgFlag, ArgSpec, ResolvedArgs, resolve_args
 from mjmimic.engines.mujoco_cpu import available_cores
 from mjmimic.errors import ConfigError
 from mjmimic.training import checkpoint
@@ -76,11 +76,13 @@ def _seed_everything(seed: int) -> None:
 
 
 def _check_mode(args: ResolvedArgs, command: str) -> None:
-    """``mjmimic train`` with ``--mode test`` (e.g. from an arg file) must not silently train."""
-    if args.given("mode") and args.mode != command:
+    """The subcommand is on the command line, so it wins over an arg file's ``--mode``
+    (one arg file serves train and test, as in MimicKit); ``mjmimic train --mode test``
+    contradicts itself and is refused rather than silently training."""
+    if args.origin("mode") == COMMAND_LINE and args.mode != command:
         raise ConfigError(
-            f"{args.origin('mode')}: --mode {args.mode} contradicts the command "
-            f"'mjmimic {command}'; drop the subcommand (MimicKit's form) or the --mode flag"
+            f"--mode {args.mode} contradicts the command 'mjmimic {command}'; give one of "
+            f"them (MimicKit's form: mjmimic --mode {args.mode} ...)"
         )
 
 

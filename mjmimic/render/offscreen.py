@@ -73,8 +73,7 @@ def make_renderer(model: mujoco.MjModel, width: int, height: int) -> mujoco.Rend
         reason = lines[0] if lines else type(exc).__name__
         backend = os.environ.get("MUJOCO_GL", "")
         raise MjmimicError(
-            f"offscreen rendering is unavailable (MUJOCO_GL={backend}: {reason}); "
-            f"{_INSTALL_HINT}"
+            f"offscreen rendering is unavailable (MUJOCO_GL={backend}: {reason}); {_INSTALL_HINT}"
         ) from None
 
 
@@ -149,6 +148,7 @@ def build_view_model(
     _add_floor_and_light(view, width, height)
     char = _robot_spec(robot_file)
     root = _root_name(char, robot_file)
+    view.option = char.option  # equal options: no attach-conflict warnings
     view.attach(char, prefix=CHAR_PREFIX, frame=view.worldbody.add_frame())
     if ghost:
         copy = _robot_spec(robot_file)
@@ -170,9 +170,7 @@ def build_view_model(
             g
             for g in range(model.ngeom)
             if _name(model, mujoco.mjtObj.mjOBJ_GEOM, g).startswith(GHOST_PREFIX)
-            or _name(model, mujoco.mjtObj.mjOBJ_BODY, model.geom_bodyid[g]).startswith(
-                GHOST_PREFIX
-            )
+            or _name(model, mujoco.mjtObj.mjOBJ_BODY, model.geom_bodyid[g]).startswith(GHOST_PREFIX)
         ],
         dtype=np.int64,
     )
@@ -236,7 +234,7 @@ class RobotView:
         self.camera.elevation = CAMERA_ELEVATION
         half_fov = math.radians(self.model.vis.global_.fovy) / 2
         aspect = self.width / self.height
-        needed = (0.5 * span + _FRAME_MARGIN) / (math.tan(half_fov) * min(aspect, 1.0))
+        needed = (0.5 * span + _FRAME_MARGIN) / (math.tan(half_fov) * aspect)
         self.camera.distance = max(CAMERA_DISTANCE, needed)
         rest_height = float(self.model.qpos0[self.char_qpos.start + 2])
         self._look_height = 0.9 * rest_height if rest_height > 0 else 0.8

@@ -126,7 +126,13 @@ class Trainer:
                 if output_now:
                     self.last_test = evaluate(env, agent, s.test_episodes)
                 row = self._log_row(
-                    stats, tracker, term_sums, steps_per_iter, collect_time, iter_time
+                    stats,
+                    tracker,
+                    term_sums,
+                    steps_per_iter,
+                    collect_time,
+                    iter_time,
+                    self.last_test if output_now else {},
                 )
                 tracker.clear_finished()
                 for log in logs:
@@ -178,6 +184,9 @@ class Trainer:
             "Train_Episodes": train.get("episodes", 0.0),
         }
         row.update({_title(k): float(v) for k, v in stats.items()})
+        norm = self.agent.obs_norm
+        row["Obs_Norm_Mean"] = float(norm.mean.abs().mean())  # MimicKit: mean |mu|
+        row["Obs_Norm_Std"] = float(norm.std.mean())
         row.update({f"Env_Reward_{k}": float(v) / steps for k, v in term_sums.items()})
         return row
 

@@ -21,7 +21,7 @@ def make_env(env_file: str, num_envs: int, **env_overrides) -> DeepMimicEnv:
     engine_data = {**load_yaml(REPO_DIR / "configs/engines/mujoco_cpu.yaml")[0]}
     engine_data.update(data.get("engine", {}))
     engine_cfg = load_config(EngineConfig, engine_data, env_file, section="engine")
-    return DeepMimicEnv(env_cfg, engine_cfg, num_envs)
+    return DeepMimicEnv(env_cfg, engine_cfg, num_envs, config_dir=(REPO_DIR / env_file).parent)
 
 
 SQUAT = "configs/envs/deepmimic_humanoid_squat.yaml"

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import yaml
-from conftest import ENGINE, SQUAT_ENV, assert_one_line_error, samples_for
 
 from mjmimic.cli.main import main
 
@@ -14,18 +13,20 @@ def _arg_file(path, text: str):
     return path
 
 
-def test_command_line_overrides_arg_file_and_comments_are_dropped(tmp_path, tiny_agent, capsys):
+def test_command_line_overrides_arg_file_and_comments_are_dropped(
+    kit, tmp_path, tiny_agent, capsys
+):
     out_dir = tmp_path / "run"
     arg_file = _arg_file(
         tmp_path / "args.txt",
         f"""# a MimicKit arg file; '#' starts a comment
 --mode train
---engine_config {ENGINE}
---env_config {SQUAT_ENV}   # trailing comment --rand_seed 99
+--engine_config {kit.ENGINE}
+--env_config {kit.SQUAT_ENV}   # trailing comment --rand_seed 99
 --agent_config {tiny_agent}
 --num_envs 16
 # --max_samples 999999
---max_samples {samples_for(1, 16)}
+--max_samples {kit.samples_for(1, 16)}
 --rand_seed 11
 --out_dir {tmp_path / "from_arg_file"}
 --threads 1
@@ -45,16 +46,16 @@ def test_command_line_overrides_arg_file_and_comments_are_dropped(tmp_path, tiny
     assert "| 8 envs |" in captured.out
 
 
-def test_key_given_twice_in_arg_file_is_an_error(tmp_path, capsys):
+def test_key_given_twice_in_arg_file_is_an_error(kit, tmp_path, capsys):
     arg_file = _arg_file(tmp_path / "args.txt", "--num_envs 8\n--num_envs 16\n")
     assert main(["train", "--arg_file", str(arg_file)]) == 2
-    assert_one_line_error(capsys.readouterr().err, "args.txt:2", "--num_envs", "given twice")
+    kit.assert_one_line_error(capsys.readouterr().err, "args.txt:2", "--num_envs", "given twice")
 
 
-def test_missing_arg_file(tmp_path, capsys):
+def test_missing_arg_file(kit, tmp_path, capsys):
     missing = tmp_path / "nope.txt"
     assert main(["train", "--arg_file", str(missing)]) == 2
-    assert_one_line_error(capsys.readouterr().err, "arg file not found", str(missing))
+    kit.assert_one_line_error(capsys.readouterr().err, "arg file not found", str(missing))
 
 
 def test_mode_test_in_arg_file_dispatches_to_test(tmp_path, smoke_run, capsys):
@@ -82,19 +83,29 @@ def test_mode_flag_on_command_line_picks_test(smoke_run, capsys):
     assert "normalized return:" in capsys.readouterr().out
 
 
-def test_mode_contradicting_the_subcommand_is_an_error(tmp_path, tiny_agent, capsys):
-    """``mjmimic train --arg_file f`` where f says ``--mode test`` must not silently train."""
-    arg_file = _arg_file(tmp_path / "args.txt", "--mode test\n")
+def test_subcommand_wins_over_the_arg_files_mode(tmp_path, smoke_run, capsys):
+    """One arg file serves train and test (MimicKit): ``mjmimic test --arg_file f`` with
+    ``--mode train`` in f evaluates, since the command line wins over the arg file."""
+    arg_file = _arg_file(tmp_path / "args.txt", "--mode train\n--num_envs 2\n--threads 1\n")
+    model = str(smoke_run.out_dir / "model.pt")
+    argv = ["test", "--arg_file", str(arg_file), "--model_file", model, "--test_episodes", "2"]
+    assert main(argv) == 0
+    assert "episodes:            2 over 2 envs" in capsys.readouterr().out
+
+
+def test_mode_contradicting_the_subcommand_is_an_error(tmp_path, capsys):
+    """``mjmimic train --mode test`` contradicts itself: refused, not silently trained."""
     out_dir = tmp_path / "run"
-    argv = ["train", "--arg_file", str(arg_file), "--out_dir", str(out_dir)]
-    assert main(argv) == 2
-    assert_one_line_error(capsys.readouterr().err, "--mode test", "train")
+    assert main(["train", "--mode", "test", "--out_dir", str(out_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mjmimic: error: --mode test contradicts the command 'mjmimic train'")
+    assert len(err.splitlines()) == 1
     assert not out_dir.exists()
 
 
-def test_unknown_command_and_help(capsys):
+def test_unknown_command_and_help(kit, capsys):
     assert main(["trian"]) == 2
-    assert_one_line_error(capsys.readouterr().err, "unknown command 'trian'")
+    kit.assert_one_line_error(capsys.readouterr().err, "unknown command 'trian'")
     assert main(["train", "--help"]) == 0
     out = capsys.readouterr().out
     assert "--num_envs" in out and "--max_time" in out

@@ -1,0 +1,122 @@
+"""A video of the policy beside its reference: ``mjmimic test --video out.mp4``.
+
+The env runs the deterministic policy; after every control step one frame shows env
+``env_index``'s simulated character and, translucent, the reference pose at the same
+motion time drawn ``env.cfg.ref_char_offset`` away (overlaid when the offset is zero),
+seen by a camera that follows the character. Envs that finish an episode are reset and
+the video goes on. Frames are written at the control rate (``1 / env.dt``) unless
+``fps`` asks for another rate (frames are then repeated or skipped, in real time).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import imageio.v2 as imageio
+import numpy as np
+import torch
+
+from mjmimic.errors import MjmimicError
+from mjmimic.render.offscreen import RobotView
+
+VIDEO_SUFFIXES = (".mp4", ".gif")
+
+
+def record_policy_video(
+    env,
+    agent,
+    path: Path,
+    seconds: float = 5.0,
+    env_index: int = 0,
+    fps: int | None = None,
+    width: int = 640,
+    height: int = 480,
+) -> Path:
+    """Run ``agent`` deterministically in ``env`` (reset first) for ``seconds`` and write
+    an .mp4 (H.264) or .gif of env ``env_index`` beside its reference. Returns ``path``."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in VIDEO_SUFFIXES:
+        raise MjmimicError(
+            f"video file {path}: unknown type '{path.suffix}'; use a name ending in "
+            + " or ".join(VIDEO_SUFFIXES)
+        )
+    if not seconds > 0:
+        raise MjmimicError(f"video length must be positive, got {seconds} s")
+    if not 0 <= env_index < env.num_envs:
+        raise MjmimicError(f"video env index {env_index} is not in 0..{env.num_envs - 1}")
+    control_rate = 1.0 / env.dt
+    rate = float(fps) if fps is not None else control_rate
+    if not rate > 0:
+        raise MjmimicError(f"video fps must be positive, got {fps}")
+    if suffix == ".mp4" and (width % 2 or height % 2):
+        raise MjmimicError(f"video size {width}x{height}: an .mp4 needs an even width and height")
+    num_frames = max(1, round(seconds * rate))
+
+    show_ghost = bool(getattr(env.cfg, "visualize_ref_char", True))
+    offset = np.asarray(env.cfg.ref_char_offset, dtype=np.float64)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    was_training = bool(getattr(agent, "training", False))
+    agent.eval_mode()
+    try:
+        with RobotView(
+            env.robot.source, width, height, ghost=show_ghost, ghost_offset=offset.tolist()
+        ) as view:
+            writer = _open_writer(path, suffix, rate)
+            finished = False
+            try:
+                obs = env.reset()
+                steps = 0
+                for k in range(num_frames):
+                    # Frame k shows time k / rate: step the env up to there.
+                    while steps < round(k * control_rate / rate):
+                        obs = _step(env, agent, obs)
+                        steps += 1
+                    view.set_pose(
+                        env.engine.physics_state()[0][env_index],
+                        _reference_qpos(env, env_index, offset) if show_ghost else None,
+                    )
+                    writer.append_data(view.render())
+                finished = True
+            finally:
+                writer.close()
+                if not finished:
+                    path.unlink(missing_ok=True)
+    finally:
+        if was_training:
+            agent.train_mode()
+    return path
+
+
+def _step(env, agent, obs: torch.Tensor) -> torch.Tensor:
+    action = agent.act(obs)
+    obs, _, done, _ = env.step(action)
+    done_ids = torch.nonzero(done).flatten()
+    if done_ids.numel():
+        obs = env.reset(done_ids)
+    return obs
+
+
+def _reference_qpos(env, i: int, offset: np.ndarray) -> np.ndarray:
+    """MuJoCo qpos of env ``i``'s reference pose now, moved by ``offset``."""
+    ref = env.motion_lib.get_state(
+        env.motion_ids[i : i + 1], env.motion_start[i : i + 1] + env.time[i : i + 1]
+    )
+    joints = env.kinematics.dof_to_qpos(ref.dof_pos)
+    qpos = torch.cat([ref.root_pos, ref.root_rot, joints], dim=-1)[0]
+    qpos = qpos.detach().to("cpu", torch.float64).numpy().copy()
+    qpos[:3] += offset
+    return qpos
+
+
+def _open_writer(path: Path, suffix: str, fps: float):
+    if suffix == ".gif":
+        return imageio.get_writer(path, mode="I", duration=1000.0 / fps, loop=0)
+    return imageio.get_writer(
+        path,
+        fps=fps,
+        codec="libx264",
+        quality=7,
+        macro_block_size=1,
+        ffmpeg_log_level="error",
+    )
