@@ -36,7 +36,7 @@ GHOST_ALPHA = 0.35
 CAMERA_DISTANCE = 3.0  # m, at least
 CAMERA_ELEVATION = -15.0  # degrees
 CAMERA_AZIMUTH = 110.0  # degrees, for a ghost offset along +x (the robots' rest heading)
-_FRAME_MARGIN = 0.9  # m of view kept on each side of the two figures
+_FRAME_MARGIN = 1.1  # m of view kept on each side of the two figures
 
 _FLOOR_HALF_SIZE = 40.0  # m
 _FLOOR_RGBA = (0.78, 0.8, 0.82, 1.0)
@@ -101,6 +101,8 @@ def _root_name(spec: mujoco.MjSpec, robot_file: str | Path) -> str:
     root = spec.worldbody.first_body()
     if root is None:
         raise AssetError(f"{robot_file}: no body in worldbody")
+    if not root.name:
+        root.name = "root"
     return root.name
 
 
@@ -122,11 +124,11 @@ def _add_floor_and_light(spec: mujoco.MjSpec, width: int, height: int) -> None:
         pos=[0.0, 0.0, 6.0],
         dir=[0.25, 0.35, -1.0],
         type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL,
-        diffuse=[0.6, 0.6, 0.6],
+        diffuse=[0.7, 0.7, 0.7],
         specular=[0.15, 0.15, 0.15],
         castshadow=False,
     )
-    spec.visual.headlight.ambient = [0.35, 0.35, 0.35]
+    spec.visual.headlight.ambient = [0.4, 0.4, 0.4]
     spec.visual.headlight.diffuse = [0.45, 0.45, 0.45]
     spec.visual.headlight.specular = [0.05, 0.05, 0.05]
     spec.visual.global_.offwidth = max(int(width), 1)
@@ -160,7 +162,8 @@ def build_view_model(
     try:
         model = view.compile()
     except ValueError as exc:
-        raise AssetError(f"{robot_file}: cannot build the view model: {exc}") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unknown error"
+        raise AssetError(f"{robot_file}: cannot build the view model: {first}") from None
     # Each copy's joints are contiguous in qpos, the character's first.
     nq = model.nq // 2 if ghost else model.nq
     char_qpos = _copy_qpos(model, CHAR_PREFIX + root, 0, nq, robot_file)
