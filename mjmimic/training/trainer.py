@@ -161,10 +161,10 @@ class Trainer:
                 progress.finish()
 
     def _log_row(
-        self, stats, tracker, term_sums, steps, collect_time, iter_time
+        self, stats, tracker, term_sums, steps, collect_time, iter_time, test
     ) -> dict[str, float]:
+        """``test``: this iteration's test results, empty (nan columns) when it ran none."""
         train = tracker.summary()
-        test = self.last_test
         nan = float("nan")
         row: dict[str, float] = {
             "Iteration": self.iteration,

@@ -83,8 +83,10 @@ def train_argv(
     num_envs: int = TINY_ENVS,
     iterations: int | None = 4,
     seed: int = 7,
+    steps: int = TINY_STEPS,
 ) -> list[str]:
-    """``train`` argv for a tiny run (``iterations=None``: no --max_samples)."""
+    """``train`` argv for a tiny run: ``iterations`` iterations of ``steps`` steps per env
+    (the agent's steps_per_iter), or no --max_samples when ``iterations`` is None."""
     argv = [
         "train",
         "--engine_config",
@@ -103,7 +105,7 @@ def train_argv(
         "1",
     ]
     if iterations is not None:
-        argv += ["--max_samples", str(samples_for(iterations, num_envs))]
+        argv += ["--max_samples", str(samples_for(iterations, num_envs, steps))]
     return [*argv, *extra]
 
 

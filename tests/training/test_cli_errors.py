@@ -33,7 +33,8 @@ def _five_dof_clip(path) -> str:
     return str(path)
 
 
-# name -> (env YAML replacements or None, extra argv, substrings the error line must contain)
+# name -> (env: None = the squat YAML, a dict = it with text replacements, a str = that
+# (missing) file in tmp_path; extra argv; substrings the error line must contain)
 CASES = {
     "unknown_env_key": (
         {"reward_pose_w:": "rewad_pose_w:"},
@@ -55,21 +56,22 @@ CASES = {
         [],
         ["env.yaml:", "env_name", "deepmimik"],
     ),
-    "missing_env_config": (None, ["--env_config", "{tmp}/nope.yaml"], ["nope.yaml", "not found"]),
+    "missing_env_config": ("nope.yaml", [], ["nope.yaml", "not found"]),
     "unknown_flag": (None, ["--num_env", "8"], ["--num_env", "did you mean --num_envs?"]),
-    "bad_int_flag": (None, ["--num_envs", "eight"], ["--num_envs", "'eight'", "int"]),
-    "bad_choice": (None, ["--logger", "tensorbord"], ["--logger", "tensorbord", "'tb'"]),
+    "bad_int_flag": (None, ["--test_episodes", "eight"], ["--test_episodes", "'eight'", "int"]),
+    "bad_choice": (None, ["--logger", "tensorbord"], ["--logger", "'tensorbord'", "txt, tb"]),
     "gpu_device": (None, ["--devices", "cuda:0"], ["--devices cuda:0", "cpu"]),
 }
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_config_error_is_one_line_and_writes_nothing(case, kit, tiny_agent, tmp_path, capsys):
-    replace, extra, needles = CASES[case]
+    env_spec, extra, needles = CASES[case]
     env = kit.SQUAT_ENV
-    if replace is not None:
-        env = kit.write_env_yaml(tmp_path / "env.yaml", replace)
-    extra = [a.replace("{tmp}", str(tmp_path)) for a in extra]
+    if isinstance(env_spec, dict):
+        env = kit.write_env_yaml(tmp_path / "env.yaml", env_spec)
+    elif isinstance(env_spec, str):
+        env = tmp_path / env_spec
     out_dir = tmp_path / "run"
     code = main(kit.train_argv(out_dir, tiny_agent, *extra, env=env))
     captured = capsys.readouterr()
@@ -148,12 +150,13 @@ def test_corrupted_model_file_in_test_mode(kit, tmp_path, capsys):
     kit.assert_one_line_error(capsys.readouterr().err, "model.pt", "not a readable mjmimic file")
 
 
-def test_checkpoint_of_the_wrong_kind(kit, smoke_run, capsys):
-    """A model.pt where a checkpoint.pt is expected is named as such."""
-    model = smoke_run.out_dir / "model.pt"
-    assert main(["test", "--model_file", str(smoke_run.out_dir / "checkpoint.pt")]) == 2
-    kit.assert_one_line_error(capsys.readouterr().err, "expected a mjmimic.model file")
-    assert model.is_file()
+def test_file_of_the_wrong_kind(kit, smoke_run, capsys):
+    """A checkpoint.pt given where a model.pt is expected is named as such."""
+    ckpt = smoke_run.out_dir / "checkpoint.pt"
+    assert main(["test", "--model_file", str(ckpt), "--threads", "1"]) == 2
+    kit.assert_one_line_error(
+        capsys.readouterr().err, "checkpoint.pt", "expected a mjmimic.model file"
+    )
 
 
 class _Evil:

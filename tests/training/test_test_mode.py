@@ -1,0 +1,147 @@
+"""``mjmimic test`` and ``evaluate``: metrics printed, and an exact per-env episode quota
+(no bias towards short episodes)."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+import torch
+
+from mjmimic.cli.main import main
+from mjmimic.envs.done import DoneFlag
+from mjmimic.training.evaluation import TRACKING_METRICS, evaluate
+from mjmimic.training.setup import RunConfig, build_env_and_agent
+
+LINES = {
+    "mean return": r"mean return: +(\S+)",
+    "normalized return": r"normalized return: +(\S+)",
+    "episode length": r"mean episode length: +(\S+) steps \((\S+) s\)",
+    "joint rotation err": r"joint rotation err: +(\S+) rad",
+    "root position err": r"root position err: +(\S+) m",
+    "key body pos err": r"key body pos err: +(\S+) m",
+}
+
+
+def _values(out: str) -> dict[str, float]:
+    values = {}
+    for name, pattern in LINES.items():
+        match = re.search(pattern, out)
+        assert match, f"no '{name}' line in:\n{out}"
+        values[name] = float(match.group(1))
+    return values
+
+
+def test_test_command_prints_metrics(smoke_run, capsys):
+    model = smoke_run.out_dir / "model.pt"
+    argv = ["test", "--model_file", str(model), "--test_episodes", "8", "--num_envs", "4"]
+    assert main([*argv, "--threads", "1"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert f"model:               {model} (iteration 4)" in captured.out
+    # ceil(8 / 4) = 2 episodes per env, exactly.
+    assert "episodes:            8 over 4 envs" in captured.out
+    v = _values(captured.out)
+    assert all(math.isfinite(x) for x in v.values())
+    assert v["mean return"] > 0.0
+    assert 0.0 < v["normalized return"] <= 1.0
+    assert 1.0 <= v["episode length"] <= 300.0  # 10 s episodes at 30 Hz
+    assert 0.0 <= v["joint rotation err"] < math.pi
+    assert v["root position err"] >= 0.0 and v["key body pos err"] >= 0.0
+
+
+def test_test_episodes_round_up_to_whole_envs(smoke_run, capsys):
+    """5 episodes over 4 envs: every env runs ceil(5/4) = 2, so 8 are counted."""
+    model = str(smoke_run.out_dir / "model.pt")
+    argv = ["test", "--model_file", model, "--test_episodes", "5", "--num_envs", "4"]
+    assert main([*argv, "--threads", "1"]) == 0
+    assert "episodes:            8 over 4 envs" in capsys.readouterr().out
+
+
+def test_test_is_deterministic_for_a_seed(smoke_run, capsys):
+    model = str(smoke_run.out_dir / "model.pt")
+    argv = ["test", "--model_file", model, "--test_episodes", "2", "--num_envs", "2"]
+    outs = []
+    for _ in range(2):
+        assert main([*argv, "--rand_seed", "3", "--threads", "1"]) == 0
+        outs.append(_values(capsys.readouterr().out))
+    assert outs[0] == outs[1]
+
+
+# ------------------------------------------------------------------------ evaluate()
+
+
+class _FakeEnv:
+    """Env ``i`` ends every ``lengths[i]`` steps; reward 1 per step, so return = length.
+    The tracking error of an episode is its length too (to check per-episode averaging)."""
+
+    def __init__(self, lengths):
+        self.lengths = torch.tensor(lengths)
+        self.num_envs = len(lengths)
+        self.t = torch.zeros(self.num_envs, dtype=torch.long)
+        self.compute_tracking_errors = False
+        self.resets = 0
+
+    def reset(self, env_ids=None):
+        ids = torch.arange(self.num_envs) if env_ids is None else env_ids
+        self.t[ids] = 0
+        self.resets += 1
+        return torch.zeros(self.num_envs, 1)
+
+    def best_episode_return(self):
+        return 2.0 * self.lengths.double()
+
+    def step(self, action):
+        assert self.compute_tracking_errors
+        self.t += 1
+        done = torch.where(self.t >= self.lengths, int(DoneFlag.TIME), int(DoneFlag.NULL))
+        err = self.lengths.double()
+        info = {"tracking": {k: err for k in TRACKING_METRICS}}
+        return torch.zeros(self.num_envs, 1), torch.ones(self.num_envs), done, info
+
+
+class _FakeAgent:
+    def __init__(self):
+        self.training = True
+
+    def eval_mode(self):
+        self.training = False
+
+    def train_mode(self):
+        self.training = True
+
+    def act(self, obs, deterministic=None):
+        assert not self.training and deterministic is True
+        return torch.zeros(obs.shape[0], 1)
+
+
+@pytest.mark.parametrize("episodes", [1, 4, 7, 8])
+def test_evaluate_counts_each_env_exactly_its_quota(episodes):
+    """Env 0 ends every step, env 1 every 10: a sampler stopping at the first N finished
+    episodes would count mostly env 0's (mean length near 1); with a quota of
+    ceil(N / 2) per env both count equally and the mean length is exactly 5.5."""
+    env, agent = _FakeEnv([1, 10]), _FakeAgent()
+    result = evaluate(env, agent, episodes)
+    quota = math.ceil(episodes / 2)
+    assert result["episodes"] == 2 * quota
+    assert result["episode_length"] == 5.5
+    assert result["return"] == 5.5
+    assert result["normalized_return"] == 0.5
+    assert all(result[k] == 5.5 for k in TRACKING_METRICS)
+    assert agent.training and not env.compute_tracking_errors  # modes restored
+
+
+def test_evaluate_on_the_real_env(kit, tiny_agent):
+    run = RunConfig.from_files(kit.ENGINE, kit.SQUAT_ENV, tiny_agent, 3, 0, "cpu")
+    run.engine.num_threads = 1
+    torch.manual_seed(0)
+    env, agent = build_env_and_agent(run)
+    try:
+        result = evaluate(env, agent, 4)  # ceil(4 / 3) = 2 per env
+        assert result["episodes"] == 6
+        assert 0.0 < result["normalized_return"] <= 1.0
+        assert set(TRACKING_METRICS) <= set(result)
+        assert agent.training
+    finally:
+        env.engine.close()
