@@ -78,10 +78,28 @@ def test_quaternion_values_are_validated(tmp_path):
         read_motion(path)
 
 
-def test_foreign_npz_is_refused(tmp_path, shared_data):
+def test_plain_array_npz_reads_with_names_and_either_quaternion_order(tmp_path, shared_data):
     asap = sorted((shared_data / "motions/g1_asap/npz").glob("*.npz"))[0]
-    with pytest.raises(MotionError, match=r"not an mjmimic motion file .*found keys: dof_names"):
-        read_motion(asap)
+    motion = read_motion(asap)
+    with np.load(asap) as raw:
+        np.testing.assert_allclose(motion.root_rot, raw["root_quat_wxyz"], atol=1e-6)
+        assert motion.joint_names == [str(n) for n in raw["dof_names"]]
+        xyzw_only = tmp_path / "xyzw.npz"
+        np.savez(
+            xyzw_only,
+            fps=raw["fps"],
+            root_pos=raw["root_pos"],
+            root_quat_xyzw=raw["root_quat_xyzw"],
+            dof_pos=raw["dof_pos"],
+        )
+    assert motion.fps == 30 and motion.loop_mode == "clamp" and motion.num_dofs == 23
+    np.testing.assert_allclose(read_motion(xyzw_only).root_rot, motion.root_rot, atol=1e-6)
+
+
+def test_foreign_npz_is_refused_with_its_keys(shared_data):
+    beyondmimic = shared_data / "motions/g1_holosoma/sub3_largebox_003_mj.npz"
+    with pytest.raises(MotionError, match=r"not an mjmimic motion file .*found keys: body_"):
+        read_motion(beyondmimic)
 
 
 def test_pickled_objects_are_not_loaded(tmp_path):
