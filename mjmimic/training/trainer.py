@@ -120,11 +120,12 @@ class Trainer:
                 self.iteration += 1
                 self.samples += steps_per_iter * env.num_envs
                 iter_time = time.perf_counter() - start
-                self.wall_time += iter_time
                 last = self.samples >= s.max_samples or time.perf_counter() >= deadline
                 output_now = self.iteration % s.iters_per_output == 0 or last
                 if output_now:
                     self.last_test = evaluate(env, agent, s.test_episodes)
+                # Wall_Time is the honest clock of the run: evaluation counts too.
+                self.wall_time += time.perf_counter() - start
                 row = self._log_row(
                     stats,
                     tracker,
