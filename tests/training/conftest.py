@@ -177,7 +177,7 @@ def snapshot(directory: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="session")
 def kit():
     """This module: ``kit.train_argv(...)``, ``kit.read_log(...)``, ``kit.SQUAT_ENV``..."""
-    return sys.modules[__name__]
+    return _THIS
 
 
 @pytest.fixture(scope="session")
@@ -209,3 +209,8 @@ def run_copy(smoke_run, tmp_path) -> Path:
     dest = tmp_path / "run_copy"
     shutil.copytree(smoke_run.out_dir, dest)
     return dest
+
+
+# Taken at import: several test folders have a module named ``conftest``, and whichever
+# pytest imported last owns ``sys.modules["conftest"]``.
+_THIS = sys.modules[__name__]

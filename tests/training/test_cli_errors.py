@@ -49,7 +49,7 @@ CASES = {
     "unknown_key_body": (
         {'"head", ': '"hed", '},
         [],
-        ["env.key_bodies", "'hed'", "humanoid.xml", "head"],
+        ["env.yaml:", "env.key_bodies", "'hed'", "humanoid.xml", "head"],
     ),
     "unknown_env_name": (
         {'env_name: "deepmimic"': 'env_name: "deepmimik"'},

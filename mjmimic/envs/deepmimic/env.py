@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from mjmimic.config import DEFAULT_ORIGIN, get_origin
 from mjmimic.engines import EngineConfig, build_engine
 from mjmimic.envs.actions import pd_target_bounds, torque_bounds
 from mjmimic.envs.deepmimic.config import DeepMimicEnvConfig
@@ -63,13 +64,17 @@ class DeepMimicEnv:
 
         robot = self.robot
         self.key_ids = torch.tensor(
-            _body_ids(robot, cfg.key_bodies, "env.key_bodies"), dtype=torch.long, device=self.device
+            _body_ids(robot, cfg.key_bodies, _setting(cfg, "key_bodies")),
+            dtype=torch.long,
+            device=self.device,
         )
         self.contact_body_mask = torch.zeros(robot.num_bodies, dtype=torch.bool, device=self.device)
-        self.contact_body_mask[_body_ids(robot, cfg.contact_bodies, "env.contact_bodies")] = True
-        self.joint_weights = resolve_joint_weights(robot, cfg.joint_err_w, "env.joint_err_w").to(
-            self.device
-        )
+        self.contact_body_mask[
+            _body_ids(robot, cfg.contact_bodies, _setting(cfg, "contact_bodies"))
+        ] = True
+        self.joint_weights = resolve_joint_weights(
+            robot, cfg.joint_err_w, _setting(cfg, "joint_err_w")
+        ).to(self.device)
         self.dof_weights = dof_weights(robot, self.joint_weights).to(self.device)
         self._moving_joints = torch.tensor(
             [j.kind != "fixed" for j in robot.joints], device=self.device
@@ -263,6 +268,12 @@ class DeepMimicEnv:
 
 
 _REWARD_TERMS = ("pose", "vel", "root_pose", "root_vel", "key_pos")
+
+
+def _setting(cfg: DeepMimicEnvConfig, name: str) -> str:
+    """``env.<name>`` prefixed with the file:line that set it, for error messages."""
+    origin = get_origin(cfg, name)
+    return f"env.{name}" if origin == DEFAULT_ORIGIN else f"{origin}: env.{name}"
 
 
 def _body_ids(robot: RobotModel, names: list[str], key: str) -> list[int]:
