@@ -83,3 +83,21 @@ def exported(tmp_path_factory) -> Exported:
     assert result.code == 0, result.err
     assert result.err == ""
     return Exported(run_dir, policy)
+
+
+def assert_one_line_error(result: CliResult, *needles: str) -> str:
+    """Exit code 2, nothing on stdout, stderr one line ``mjmimic: error: ...`` with every
+    needle in it."""
+    assert result.code == 2, result
+    assert result.out == ""
+    lines = result.err.splitlines()
+    assert len(lines) == 1 and result.err.endswith("\n"), result.err
+    assert lines[0].startswith("mjmimic: error: "), lines[0]
+    for needle in needles:
+        assert needle in lines[0], f"{needle!r} not in: {lines[0]}"
+    return lines[0]
+
+
+@pytest.fixture(scope="session")
+def one_line_error():
+    return assert_one_line_error
