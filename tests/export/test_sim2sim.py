@@ -79,8 +79,8 @@ def test_video(exported, cli, tmp_path):
 def plain_onnx(tmp_path):
     """A valid ONNX model without mjmimic metadata."""
     path = tmp_path / "plain.onnx"
-    io = [onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, [1, 3]) for n in "xy"]
-    graph = onnx.helper.make_graph([onnx.helper.make_node("Relu", ["x"], ["y"])], "g", *io)
+    x, y = (onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, [1, 3]) for n in "xy")
+    graph = onnx.helper.make_graph([onnx.helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
     model = onnx.helper.make_model(graph)
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
