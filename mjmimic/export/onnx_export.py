@@ -68,8 +68,9 @@ def find_model_file(source: Path) -> Path:
     return source
 
 
-def export_policy(source: Path, output: Path) -> PolicyMetadata:
-    """Write the ONNX policy of ``source`` (run dir or model.pt) to ``output``."""
+def export_policy(source: Path, output: Path) -> tuple[PolicyMetadata, float]:
+    """Write the ONNX policy of ``source`` (run dir or model.pt) to ``output``; returns its
+    metadata and the largest |onnxruntime - torch| measured on real observations."""
     import onnx
 
     model_file = find_model_file(source)
@@ -89,10 +90,14 @@ def export_policy(source: Path, output: Path) -> PolicyMetadata:
         onnx.checker.check_model(proto, full_check=True)
         output.parent.mkdir(parents=True, exist_ok=True)
         onnx.save(proto, str(output))
-        _check_parity(output, module, env.reset())
+        try:
+            err = _check_parity(output, module, env.reset())
+        except MjmimicError:
+            output.unlink()  # a file that does not compute the policy must not be used
+            raise
     finally:
         env.engine.close()
-    return meta
+    return meta, err
 
 
 def _to_onnx_bytes(module: nn.Module, obs_dim: int) -> bytes:
