@@ -120,9 +120,12 @@ def build_scene(robot_file: Path, meta: PolicyMetadata) -> mujoco.MjModel:
 
 
 class Sim2Sim:
-    def __init__(self, policy_file: Path, robot_file: Path, motion: str | None = None):
+    """One robot in one ``MjData``, driven by the ONNX policy at the metadata's rates."""
+
+    def __init__(self, policy_file: Path | str, robot_file: Path | str, motion: str | None = None):
         import onnxruntime as ort
 
+        policy_file, robot_file = Path(policy_file), Path(robot_file)
         _, self.meta = read_policy(policy_file)
         meta = self.meta
         options = ort.SessionOptions()
@@ -173,7 +176,8 @@ class Sim2Sim:
         return observation(info, self.robot.pose(self.data), targets, phase)
 
     def act(self, obs: np.ndarray) -> np.ndarray:
-        return self.session.run(["actions"], {"obs": obs[None]})[0][0]
+        meta = self.meta
+        return self.session.run(meta.outputs[:1], {meta.inputs[0]: obs[None]})[0][0]
 
     def step(self, action: np.ndarray) -> bool:
         """Hold ``action`` for one control step; True if the character fell."""
