@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 
 from mjmimic.errors import MjmimicError
 
@@ -257,8 +258,9 @@ class PolicyMetadata:
         return "\n".join(lines)
 
 
-# Keys that have a default may be absent (files written before they existed).
-_OPTIONAL = {"quat_convention", "inputs", "outputs"}
+# Keys a file may lack: absent means the default, i.e. the behaviour before the key existed
+# (observation history or recurrent state would be added here).
+_OPTIONAL = {"inputs", "outputs"}
 
 
 def config_hash(config: dict[str, Any]) -> str:
@@ -267,10 +269,8 @@ def config_hash(config: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def read_policy(path: Path):
-    """``(onnx.ModelProto, PolicyMetadata)`` of an exported policy, or a one-line error."""
-    import onnx
-
+def read_policy(path: Path) -> tuple[onnx.ModelProto, PolicyMetadata]:
+    """The model and metadata of an exported policy, or a one-line error."""
     if not path.is_file():
         raise MjmimicError(f"{path}: file not found")
     try:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import mujoco
 import numpy as np
+import onnx
+import onnxruntime as ort
 import torch
 from torch import nn
 
@@ -71,8 +73,6 @@ def find_model_file(source: Path) -> Path:
 def export_policy(source: Path, output: Path) -> tuple[PolicyMetadata, float]:
     """Write the ONNX policy of ``source`` (run dir or model.pt) to ``output``; returns its
     metadata and the largest |onnxruntime - torch| measured on real observations."""
-    import onnx
-
     model_file = find_model_file(source)
     saved = checkpoint.load(model_file, checkpoint.MODEL_FORMAT)
     run = RunConfig.from_dict(saved["config"], f"{model_file} (saved config)")
@@ -121,8 +121,6 @@ def _to_onnx_bytes(module: nn.Module, obs_dim: int) -> bytes:
 
 def _check_parity(path: Path, module: nn.Module, obs: torch.Tensor) -> float:
     """Largest |onnxruntime - torch| on ``obs`` and perturbed copies; raises if too big."""
-    import onnxruntime as ort
-
     gen = torch.Generator().manual_seed(0)
     batch = torch.cat([obs, obs + 0.1 * torch.randn(15, obs.shape[1], generator=gen)])
     with torch.no_grad():

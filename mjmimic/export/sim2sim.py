@@ -25,6 +25,7 @@ from pathlib import Path
 
 import mujoco
 import numpy as np
+import onnxruntime as ort
 
 from mjmimic.engines.scene import strip_demo_scene
 from mjmimic.errors import MjmimicError
@@ -123,8 +124,6 @@ class Sim2Sim:
     """One robot in one ``MjData``, driven by the ONNX policy at the metadata's rates."""
 
     def __init__(self, policy_file: Path | str, robot_file: Path | str, motion: str | None = None):
-        import onnxruntime as ort
-
         policy_file, robot_file = Path(policy_file), Path(robot_file)
         _, self.meta = read_policy(policy_file)
         meta = self.meta
