@@ -88,8 +88,11 @@ def export_policy(source: Path, output: Path) -> tuple[PolicyMetadata, float]:
         for key, value in meta.to_props().items():
             proto.metadata_props.add(key=key, value=value)
         onnx.checker.check_model(proto, full_check=True)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        onnx.save(proto, str(output))
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            onnx.save(proto, str(output))
+        except OSError as exc:
+            raise MjmimicError(f"{output}: cannot write the policy ({exc.strerror})") from None
         try:
             err = _check_parity(output, module, env.reset())
         except MjmimicError:

@@ -110,6 +110,7 @@ def test_bad_export_inputs(cli, one_line_error, tmp_path, exported):
     one_line_error(cli(["export", str(tmp_path / "nope"), "-o", str(out)]), "no such run")
     one_line_error(cli(["export", str(tmp_path), "-o", str(out)]), "no model.pt")
     one_line_error(cli(["export", str(exported.run_dir)]), "-o FILE.onnx required")
+    one_line_error(cli(["export", str(exported.run_dir), "-o", str(tmp_path)]), "cannot write")
     assert not out.exists()
 
 
