@@ -3,6 +3,8 @@
     mjmimic train --arg_file args/deepmimic_humanoid_squat.txt
     mjmimic test --model_file output/model.pt
     mjmimic plot output/
+    mjmimic export output/ -o policy.onnx
+    mjmimic sim2sim policy.onnx --robot robot.xml
     python -m mjmimic --arg_file args/x.txt --mode test    # MimicKit's form
 
 User errors (``MjmimicError``) print one line, ``mjmimic: error: ...``, and exit with 2.
@@ -20,15 +22,25 @@ commands:
   train   train a policy (MimicKit flags: --arg_file --env_config --agent_config ...)
   test    evaluate a model.pt (returns, normalized return, tracking errors)
   plot    plot a run's log.txt (test return and episode length vs samples and time)
+  export  RUN_DIR|model.pt -o policy.onnx: ONNX policy with deployment metadata;
+          --describe policy.onnx prints the metadata
+  sim2sim policy.onnx --robot MJCF [--motion CLIP] [--seconds S] [--video out.mp4]:
+          run the ONNX alone in a fresh MuJoCo simulation; falls and tracking errors
 
 'mjmimic COMMAND --help' lists a command's flags. Without a command, MimicKit's
 '--mode train|test' picks one."""
 
 
 def _dispatch(argv: list[str]) -> int:
-    from mjmimic.cli import plot, train_test
+    from mjmimic.cli import deploy, plot, train_test
 
-    commands = {"train": train_test.train, "test": train_test.test, "plot": plot.main}
+    commands = {
+        "train": train_test.train,
+        "test": train_test.test,
+        "plot": plot.main,
+        "export": deploy.export,
+        "sim2sim": deploy.sim2sim,
+    }
     specs = {"train": train_test.TRAIN_SPEC, "test": train_test.TEST_SPEC}
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE)

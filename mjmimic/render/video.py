@@ -62,7 +62,7 @@ def record_policy_video(
         with RobotView(
             env.robot.source, width, height, ghost=show_ghost, ghost_offset=offset.tolist()
         ) as view:
-            writer = _open_writer(path, suffix, rate)
+            writer = open_video_writer(path, rate)
             finished = False
             try:
                 obs = env.reset()
@@ -109,8 +109,9 @@ def _reference_qpos(env, i: int, offset: np.ndarray) -> np.ndarray:
     return qpos
 
 
-def _open_writer(path: Path, suffix: str, fps: float):
-    if suffix == ".gif":
+def open_video_writer(path: Path, fps: float):
+    """An imageio writer for an .mp4 (H.264) or a looping .gif at ``fps`` frames/s."""
+    if path.suffix.lower() == ".gif":
         return imageio.get_writer(path, mode="I", duration=1000.0 / fps, loop=0)
     return imageio.get_writer(
         path,

@@ -1,0 +1,284 @@
+"""What an exported policy carries besides its weights: ONNX ``metadata_props``.
+
+Every key starts with ``mjmimic.`` and every value is a JSON document, so any ONNX reader in
+any language can get at it (``json.loads(model.metadata_props[...])``). The table of keys is
+in docs/deploying.md; ``PolicyMetadata`` is the typed form.
+
+Compatibility rules (so observation history or recurrent state can be added later without
+breaking files already written):
+
+* ``mjmimic.format_version`` is the only version. A reader refuses a file whose version is
+  newer than it knows, and reads every older one.
+* Readers ignore keys they do not know. A new key that a reader may safely ignore (more
+  information) is added without a version bump; it is optional and absent means the old
+  behaviour, so the reader fills in that default.
+* A change an old reader would silently get wrong (a model that needs stacked past
+  observations, or takes and returns a recurrent state) bumps the version, and the
+  writer stamps a file with the *lowest* version that describes it: a feed-forward policy
+  without history stays version 1 and keeps working with old readers.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+
+from mjmimic.errors import MjmimicError
+
+PREFIX = "mjmimic."
+FORMAT_VERSION = 1
+VERSION_KEY = PREFIX + "format_version"
+QUAT_CONVENTION = "wxyz"
+
+
+@dataclass
+class ObsTermInfo:
+    """One contiguous block of the observation vector (``observations.ObsTerm``)."""
+
+    name: str
+    size: int
+    labels: list[str]
+
+
+@dataclass
+class ObservationInfo:
+    """How to rebuild the observation: the env's settings, its body names and the terms
+    in order (docs/deploying.md gives the formula of each term)."""
+
+    size: int
+    terms: list[ObsTermInfo]
+    global_obs: bool
+    root_height_obs: bool
+    enable_phase_obs: bool
+    num_phase_encoding: int
+    enable_tar_obs: bool
+    tar_obs_steps: list[int]
+    body_names: list[str]  # body order of joint_rot terms (index 0 = root)
+    key_bodies: list[str]
+
+
+@dataclass
+class PhysicsInfo:
+    """Simulation settings the policy was trained with; per-DoF lists in joint order."""
+
+    integrator: str
+    solver: str
+    iterations: int
+    ls_iterations: int
+    floor_friction: float
+    armature: list[float]
+    damping: list[float]  # passive joint damping/stiffness left after PD gains were taken out
+    stiffness: list[float]
+    frictionloss: list[float]
+
+
+@dataclass
+class FallInfo:
+    """When the training env called an episode failed (``terminations.py``)."""
+
+    contact_bodies: list[str]  # bodies allowed to touch the floor; empty = no contact check
+    termination_height: float | None  # root lower than this (m) is a fall; None = no check
+
+
+@dataclass
+class ReferenceClip:
+    """A tracking policy's reference motion, embedded as a base64 npz (mjmimic.motion keys:
+    fps, loop_mode, root_pos, root_rot (wxyz), dof_pos in ``joint_names`` order)."""
+
+    name: str
+    weight: float
+    sha256: str  # of the decoded npz bytes
+    npz_base64: str
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        raw = base64.b64decode(self.npz_base64)
+        if hashlib.sha256(raw).hexdigest() != self.sha256:
+            raise MjmimicError(f"embedded clip '{self.name}': sha256 mismatch; the file is damaged")
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+
+
+def encode_clip(
+    name: str,
+    weight: float,
+    fps: float,
+    loop_mode: str,
+    root_pos: np.ndarray,
+    root_rot: np.ndarray,
+    dof_pos: np.ndarray,
+) -> ReferenceClip:
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        fps=np.array(fps, dtype=np.float64),
+        loop_mode=np.array(loop_mode),
+        root_pos=np.asarray(root_pos, dtype=np.float64),
+        root_rot=np.asarray(root_rot, dtype=np.float64),
+        dof_pos=np.asarray(dof_pos, dtype=np.float64),
+    )
+    raw = buffer.getvalue()
+    return ReferenceClip(
+        name, float(weight), hashlib.sha256(raw).hexdigest(), base64.b64encode(raw).decode()
+    )
+
+
+@dataclass
+class PolicyMetadata:
+    """Everything a deployment script needs to build observations and apply actions.
+
+    The ONNX model maps ``obs`` (batch, observation.size) float32 to ``actions``
+    (batch, len(joint_names)) float32 in env units: PD position targets (rad) in ``pos``
+    control mode, joint torques (N·m) in ``torque`` mode, already clipped to
+    ``action_offset ± action_scale`` (the training env's action bounds).
+    """
+
+    mjmimic_version: str
+    robot_name: str
+    robot_file: str  # the MJCF it was trained on (name only; informational)
+    joint_names: list[str]  # action order = DoF order; MuJoCo hinge names
+    default_joint_pos: list[float]  # rest pose (the MJCF's qpos0)
+    control_mode: str  # "pos" or "torque"
+    action_scale: list[float]  # env action = offset + scale * normalized action
+    action_offset: list[float]
+    kp: list[float]
+    kd: list[float]
+    effort_limit: list[float | None]  # None = unlimited
+    control_dt: float
+    sim_dt: float
+    observation: ObservationInfo
+    physics: PhysicsInfo
+    falls: FallInfo
+    reference_motions: list[ReferenceClip]
+    config_hash: str  # sha256 of the run's resolved config (canonical JSON)
+    quat_convention: str = QUAT_CONVENTION
+    inputs: list[str] = field(default_factory=lambda: ["obs"])
+    outputs: list[str] = field(default_factory=lambda: ["actions"])
+    format_version: int = FORMAT_VERSION
+
+    # ------------------------------------------------------------------ to/from ONNX
+    def to_props(self) -> dict[str, str]:
+        """``{"mjmimic.<field>": json}`` for ``onnx.ModelProto.metadata_props``."""
+        return {PREFIX + k: json.dumps(v, allow_nan=False) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_props(cls, props: dict[str, str], source: str) -> PolicyMetadata:
+        if VERSION_KEY not in props:
+            raise MjmimicError(
+                f"{source}: no mjmimic metadata in this ONNX model; export policies with "
+                "'mjmimic export RUN_DIR -o policy.onnx'"
+            )
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            key = PREFIX + f.name
+            if key not in props:
+                continue
+            try:
+                values[f.name] = json.loads(props[key])
+            except json.JSONDecodeError as exc:
+                raise MjmimicError(f"{source}: metadata {key} is not valid JSON ({exc})") from None
+        version = values.get("format_version")
+        if not isinstance(version, int):
+            raise MjmimicError(f"{source}: {VERSION_KEY} must be an integer, found {version!r}")
+        if version > FORMAT_VERSION:
+            raise MjmimicError(
+                f"{source}: policy format version {version} is newer than this mjmimic "
+                f"reads ({FORMAT_VERSION}); upgrade mjmimic"
+            )
+        required = [f.name for f in fields(cls) if f.name not in values and f.name not in _OPTIONAL]
+        if required:
+            raise MjmimicError(
+                f"{source}: metadata lacks {', '.join(PREFIX + r for r in required)}; "
+                "re-export the policy with 'mjmimic export'"
+            )
+        try:
+            obs = dict(values["observation"])
+            obs["terms"] = [ObsTermInfo(**t) for t in obs["terms"]]
+            values["observation"] = ObservationInfo(**obs)
+            values["physics"] = PhysicsInfo(**values["physics"])
+            values["falls"] = FallInfo(**values["falls"])
+            values["reference_motions"] = [ReferenceClip(**c) for c in values["reference_motions"]]
+            return cls(**values)
+        except (TypeError, KeyError) as exc:
+            raise MjmimicError(f"{source}: malformed mjmimic metadata ({exc})") from None
+
+    def describe(self) -> str:
+        """A readable summary (``mjmimic export --describe``)."""
+        obs = self.observation
+        width = max(len(n) for n in self.joint_names)
+        lines = [
+            f"mjmimic policy, format version {self.format_version} "
+            f"(written by mjmimic {self.mjmimic_version})",
+            f"robot:            {self.robot_name} ({self.robot_file})",
+            f"inputs/outputs:   {', '.join(self.inputs)} -> {', '.join(self.outputs)}",
+            f"control:          {self.control_mode}, control dt {self.control_dt:.6g} s, "
+            f"sim dt {self.sim_dt:.6g} s",
+            f"quaternions:      {self.quat_convention}",
+            f"config hash:      {self.config_hash}",
+            f"observation:      {obs.size} numbers, global_obs={obs.global_obs}, "
+            f"root_height_obs={obs.root_height_obs}, phase={obs.enable_phase_obs} "
+            f"({obs.num_phase_encoding} encodings), targets={obs.enable_tar_obs} "
+            f"{obs.tar_obs_steps}",
+            f"key bodies:       {', '.join(obs.key_bodies) or '-'}",
+        ]
+        start = 0
+        for term in obs.terms:
+            lines.append(f"  [{start:4d}:{start + term.size:4d}] {term.name}")
+            start += term.size
+        lines.append(
+            f"falls:            contact by any body but {', '.join(self.falls.contact_bodies)}"
+            if self.falls.contact_bodies
+            else "falls:            no contact check"
+        )
+        clips = ", ".join(
+            f"{c.name} (weight {c.weight:g}, sha256 {c.sha256[:12]})"
+            for c in self.reference_motions
+        )
+        lines.append(f"reference motion: {clips or '-'}")
+        lines.append(f"joints ({len(self.joint_names)}, action order):")
+        lines.append(
+            f"  {'name':<{width}} {'default':>8} {'offset':>8} {'scale':>8} "
+            f"{'kp':>8} {'kd':>7} {'effort':>7}"
+        )
+        for i, name in enumerate(self.joint_names):
+            effort = self.effort_limit[i]
+            lines.append(
+                f"  {name:<{width}} {self.default_joint_pos[i]:8.3f} "
+                f"{self.action_offset[i]:8.3f} {self.action_scale[i]:8.3f} "
+                f"{self.kp[i]:8.1f} {self.kd[i]:7.1f} "
+                f"{'inf' if effort is None else f'{effort:.1f}':>7}"
+            )
+        return "\n".join(lines)
+
+
+# Keys a file may lack: absent means the default, i.e. the behaviour before the key existed
+# (observation history or recurrent state would be added here).
+_OPTIONAL = {"inputs", "outputs"}
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """sha256 of a config dict as canonical JSON (sorted keys, no spaces)."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def read_policy(path: Path) -> tuple[onnx.ModelProto, PolicyMetadata]:
+    """The model and metadata of an exported policy, or a one-line error."""
+    if not path.is_file():
+        raise MjmimicError(f"{path}: file not found")
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception:  # protobuf raises several types for non-ONNX bytes
+        raise MjmimicError(f"{path}: not an ONNX model file") from None
+    # Random bytes can parse as an (empty) protobuf message: an ONNX model has a graph.
+    if model.ir_version == 0 or not model.graph.node:
+        raise MjmimicError(f"{path}: not an ONNX model file")
+    props = {p.key: p.value for p in model.metadata_props}
+    return model, PolicyMetadata.from_props(props, str(path))
