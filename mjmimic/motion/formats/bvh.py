@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from mjmimic.errors import MotionError
+from mjmimic.motion.edit import snap_fps
 from mjmimic.motion.formats.deepmimic_txt import quat_y_up_to_z_up, y_up_to_z_up
 from mjmimic.motion.skeleton import SkeletonMotion
 from mjmimic.rotations import quat_from_euler_intrinsic
@@ -102,11 +103,8 @@ def read_bvh(path: str | Path, scale: float = 1.0) -> SkeletonMotion:
         angles = torch.from_numpy(np.radians(table[:, rot_cols]))
         q = quat_from_euler_intrinsic(angles, torch.tensor(rot_axes, dtype=torch.float64))
         local[:, j] = quat_y_up_to_z_up(q.numpy())
-    fps = 1.0 / dt
-    if abs(fps - round(fps)) <= 2e-4 * fps:  # Frame Time is printed rounded (0.008333)
-        fps = float(round(fps))
     return SkeletonMotion(
-        fps=fps,
+        fps=snap_fps(1.0 / dt),
         joint_names=names,
         parents=parents,
         offsets=y_up_to_z_up(np.array(offsets)) * scale,
