@@ -23,7 +23,7 @@ ROOT_COLUMNS = 7  # xyz + quaternion xyzw
 def read_csv_motion(path: Path, fps: float | None, robot: RobotModel | None = None) -> Motion:
     src = path.name
     if fps is None:
-        raise MotionError(f"{src}: CSV motions do not store their frame rate; pass fps= (--fps)")
+        raise MotionError(f"{src}: CSV motions do not store their frame rate; pass fps= (--in-fps)")
     lines = [line for line in path.read_text().splitlines() if line.strip()]
     header = None
     if lines and not _is_number(lines[0].split(",")[0]):
