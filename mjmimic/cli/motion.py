@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from mjmimic.errors import ConfigError, MjmimicError
+from mjmimic.errors import ConfigError, MjmimicError, MotionError
 from mjmimic.motion import edit
 from mjmimic.motion.formats import WRITE_FORMATS, read_motion, write_motion
 from mjmimic.motion.motion import LOOP_MODES, Motion
@@ -39,7 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mjmimic motion", description="inspect, convert and check motions")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    def command(name: str, help: str, output: bool) -> argparse.ArgumentParser:
+    def command(
+        name: str, help: str, output: bool, robot_required: bool = False
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         p.add_argument("input", type=Path, help="motion file")
         if output:
@@ -49,7 +51,12 @@ def _parser() -> argparse.ArgumentParser:
                 choices=sorted(WRITE_FORMATS),
                 help="output format (default: from the extension; .npz mjmimic, .pkl MimicKit)",
             )
-        p.add_argument("--robot", type=Path, help="robot MJCF (needed by some formats)")
+        p.add_argument(
+            "--robot",
+            type=Path,
+            required=robot_required,
+            help="robot MJCF" + ("" if robot_required else " (needed by some formats)"),
+        )
         p.add_argument("--in-fps", type=float, help="frame rate of a CSV input")
         p.add_argument("--clip", help="clip name inside a multi-clip PHC .pkl")
         return p
@@ -64,9 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     resample.add_argument("--fps", type=float, required=True, help="new frame rate")
     loop = command("set-loop", "set the loop mode", True)
     loop.add_argument("mode", choices=LOOP_MODES)
-    check = command("check", "check a clip against a robot before training", False)
+    check = command("check", "check a clip against a robot before training", False, True)
     check.add_argument("--json", action="store_true", help="print the findings as JSON")
-    render = command("render", "render a clip on the robot to .mp4 or .gif", False)
+    render = command("render", "render a clip on the robot to .mp4 or .gif", False, True)
     render.add_argument("-o", "--out", type=Path, required=True, help="video file")
     render.add_argument("--width", type=int, default=640)
     render.add_argument("--height", type=int, default=480)
@@ -76,23 +83,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     robot = RobotModel.from_file(args.robot) if args.robot else None
-    if args.command == "check" and robot is None:
-        raise ConfigError("mjmimic motion check: --robot is required (the robot's MJCF)")
-    if args.command == "render" and robot is None:
-        raise ConfigError("mjmimic motion render: --robot is required (the robot's MJCF)")
     if args.command == "info":
         print(_info(args.input, robot, args.in_fps, args.clip))
         return 0
-    motion = read_motion(args.input, robot, fps=args.in_fps, clip=args.clip)
     if args.command == "check":
-        from mjmimic.motion.check import check_motion, format_report
-
-        findings = check_motion(motion, robot)
-        if args.json:
-            print(json.dumps([f.as_dict() for f in findings], indent=2))
-        else:
-            print(format_report(args.input.name, findings))
-        return 1 if any(f.severity == "error" for f in findings) else 0
+        return _check(args.input, robot, args.in_fps, args.clip, args.json)
+    motion = read_motion(args.input, robot, fps=args.in_fps, clip=args.clip)
     if args.command == "render":
         return _render(motion, robot, args.out, args.width, args.height, args.input)
     edits: dict[str, Callable[[Motion], Motion]] = {
@@ -131,6 +127,27 @@ def _info(path: Path, robot: RobotModel | None, fps: float | None, clip: str | N
             ("joint names", names),
         ]
     return "\n".join(f"{k + ':':<13}{v}" for k, v in [("file", str(path)), *rows])
+
+
+def _check(
+    path: Path, robot: RobotModel, fps: float | None, clip: str | None, as_json: bool
+) -> int:
+    """Findings as text or JSON; exit 1 with any error. A clip that cannot be read (NaN,
+    bad shapes, DoFs a reader cannot map) is one "unreadable" error, so ``--json`` always
+    gets a report."""
+    from mjmimic.motion.check import Finding, check_motion, format_report
+
+    try:
+        motion = read_motion(path, robot, fps=fps, clip=clip)
+    except MotionError as exc:
+        findings = [Finding("error", "unreadable", str(exc))]
+    else:
+        findings = check_motion(motion, robot)
+    if as_json:
+        print(json.dumps([f.as_dict() for f in findings], indent=2))
+    else:
+        print(format_report(path.name, findings))
+    return 1 if any(f.severity == "error" for f in findings) else 0
 
 
 def _trim(motion: Motion, frames: str | None, times: str | None) -> Motion:

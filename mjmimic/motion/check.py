@@ -6,7 +6,7 @@ quaternions in the wrong order); "warning" means it will train, probably badly (
 floor contact, spikes); "info" are facts worth seeing (root height range).
 
 NaN/Inf values never get here: reading a clip refuses them and names the first frame
-(``Motion.validate``).
+(``Motion.validate``); the CLI reports that as an "unreadable" error.
 
 Thresholds are for human-sized characters and robots (0.3 m to 3 m tall).
 """

@@ -79,10 +79,12 @@ def test_check_exit_codes_and_json(capsys, tmp_path, data):
     m = read_motion(data["asap"])
     m.dof_pos[7, 2] = np.nan
     np.savez(nan, fps=30, root_pos=m.root_pos, root_quat_wxyz=m.root_rot, dof_pos=m.dof_pos)
-    code, _, err = _run(capsys, "check", nan, "--robot", data["g1"])
-    assert code == 2 and "dof_pos has NaN or infinite values (first at frame 7)" in err
+    code, out, _ = _run(capsys, "check", nan, "--robot", data["g1"], "--json")
+    (finding,) = json.loads(out)
+    assert code == 1 and finding["code"] == "unreadable"
+    assert "dof_pos has NaN or infinite values (first at frame 7)" in finding["message"]
     code, _, err = _run(capsys, "check", data["box"])
-    assert code == 2 and "--robot is required" in err
+    assert code == 2 and "the following arguments are required: --robot" in err
 
 
 def test_render_gif(capsys, tmp_path, data):
