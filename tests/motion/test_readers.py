@@ -185,6 +185,11 @@ def test_beyondmimic_mismatches_are_errors_not_remaps(tmp_path, shared_data, g1,
     path, _ = _edited(tmp_path, shared_data, body_pos_w=moved)
     with pytest.raises(MotionError, match=r"body left_ankle_roll_link up to 0.100 m"):
         read_motion(path, g1)
+    path, _ = _edited(tmp_path, shared_data, body_pos_w=moved[:-1])
+    with pytest.raises(
+        MotionError, match=r"body_pos_w must be \(325, B, 3\), found \(324, 51, 3\)"
+    ):
+        read_motion(path, g1)
     with pytest.raises(MotionError, match=r"bodies of robot amp_humanoid_standalone.xml missing"):
         read_motion(shared_data / "motions/g1_holosoma/sub3_largebox_003_mj.npz", amp)
 

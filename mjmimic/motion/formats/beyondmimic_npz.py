@@ -66,6 +66,13 @@ def read_beyondmimic_npz(path: Path, arrays: dict[str, np.ndarray], robot: Robot
         )
     body_pos = np.asarray(arrays["body_pos_w"], dtype=np.float64)
     body_quat = np.asarray(arrays["body_quat_w"], dtype=np.float64)
+    t = joint_pos.shape[0]
+    if body_pos.ndim != 3 or body_pos.shape[0] != t or body_pos.shape[2] != 3:
+        raise MotionError(f"{src}: body_pos_w must be ({t}, B, 3), found {body_pos.shape}")
+    if body_quat.shape != (*body_pos.shape[:2], 4):
+        raise MotionError(
+            f"{src}: body_quat_w must be {(*body_pos.shape[:2], 4)}, found {body_quat.shape}"
+        )
     rows = _robot_body_rows(arrays, body_pos.shape[1], robot, src)
     if joint_pos.shape[1] == j + 7:
         root_pos, root_rot, joints = joint_pos[:, :3], joint_pos[:, 3:7], joint_pos[:, 7:]
