@@ -123,7 +123,8 @@ def check_dofs(motion: Motion, robot: RobotModel) -> list[Finding]:
             f"clip DoFs ({motion.num_dofs}) do not match the robot's ({robot.num_dofs}): not in "
             f"the robot: {', '.join(extra) or 'none'}; missing from the clip: "
             f"{', '.join(missing) or 'none'}; retarget the clip or fill the missing DoFs "
-            "(fill_missing)",
+            f"(fill_missing) [clip: {', '.join(motion.joint_names)}] [robot: "
+            f"{', '.join(robot.dof_names)}]",
         )
     ]
 

@@ -53,6 +53,7 @@ def test_dof_names_and_count_mismatch_list_both_sides(clean, g1):
     (f,) = check.check_dofs(_with(clean, joint_names=names), g1)
     assert f.severity == "error" and "not in the robot: left_knee" in f.message
     assert "missing from the clip: left_knee_joint" in f.message
+    assert f"[clip: {', '.join(names)}] [robot: {', '.join(g1.dof_names)}]" in f.message
     fewer = _with(clean, dof_pos=clean.dof_pos[:, :23], joint_names=None)
     (f,) = check.check_dofs(fewer, g1)
     assert f.code == "dof_count" and "23 DoFs" in f.message and "robot has 29" in f.message

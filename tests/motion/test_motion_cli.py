@@ -20,6 +20,7 @@ def data(shared_data):
         "box": str(shared_data / "motions/g1_holosoma/sub3_largebox_003_mj.npz"),
         "asap": str(sorted((shared_data / "motions/g1_asap/npz").glob("*.npz"))[0]),
         "phc": str(sorted((shared_data / "motions/g1_asap/pkl").glob("*.pkl"))[0]),
+        "bvh": str(shared_data / "motions/cmu_bvh/scaled_131_01.bvh"),
     }
 
 
@@ -34,6 +35,9 @@ def test_info(capsys, data):
     assert code == 0
     assert "fps:         30" in out and "frames:      230" in out and "dofs:        23" in out
     assert "joint names: (not stored in the file)" in out
+    code, out, _ = _run(capsys, "info", data["bvh"])
+    assert code == 0 and "human skeleton" in out and "fps:         120" in out
+    assert "joints:      31: Hips, LHipJoint" in out
 
 
 def test_convert_edit_chain_and_errors(capsys, tmp_path, data):
