@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -41,3 +43,17 @@ def resolve_input_path(value: str, config_dir: Path | None, what: str, key: str)
             return candidate
     tried = ", ".join(str(c) for c in candidates)
     raise ConfigError(f"{key}: {what} '{value}' not found (tried {tried})")
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[Path]:
+    """Yield a temporary sibling of ``path`` to write, renamed to ``path`` when the block
+    completes and removed when it fails: readers never see a partial file. The temporary
+    name keeps the suffix, for writers that pick the file type from it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

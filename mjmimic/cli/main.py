@@ -5,6 +5,7 @@
     mjmimic plot output/
     mjmimic export output/ -o policy.onnx
     mjmimic sim2sim policy.onnx --robot robot.xml
+    mjmimic motion check clip.npz --robot g1.xml
     python -m mjmimic --arg_file args/x.txt --mode test    # MimicKit's form
 
 User errors (``MjmimicError``) print one line, ``mjmimic: error: ...``, and exit with 2.
@@ -26,13 +27,14 @@ commands:
           --describe policy.onnx prints the metadata
   sim2sim policy.onnx --robot MJCF [--motion CLIP] [--seconds S] [--video out.mp4]:
           run the ONNX alone in a fresh MuJoCo simulation; falls and tracking errors
+  motion  motion clips: info, convert, trim, resample, set-loop, check, render
 
 'mjmimic COMMAND --help' lists a command's flags. Without a command, MimicKit's
 '--mode train|test' picks one."""
 
 
 def _dispatch(argv: list[str]) -> int:
-    from mjmimic.cli import deploy, plot, train_test
+    from mjmimic.cli import deploy, motion, plot, train_test
 
     commands = {
         "train": train_test.train,
@@ -40,6 +42,7 @@ def _dispatch(argv: list[str]) -> int:
         "plot": plot.main,
         "export": deploy.export,
         "sim2sim": deploy.sim2sim,
+        "motion": motion.main,
     }
     specs = {"train": train_test.TRAIN_SPEC, "test": train_test.TEST_SPEC}
     if not argv or argv[0] in ("-h", "--help", "help"):

@@ -21,7 +21,7 @@ from mjmimic.robots.model import RobotModel
 
 @dataclass
 class DatasetEntry:
-    file: str = field(metadata={"help": "clip file (npz, MimicKit pkl, DeepMimic txt)"})
+    file: str = field(metadata={"help": "clip file (any format read_motion reads)"})
     weight: float = field(default=1.0, metadata={"help": "relative sampling weight, >= 0"})
 
 

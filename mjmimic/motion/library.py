@@ -101,7 +101,7 @@ class MotionLib:
         offset = 0
         for m, name in zip(motions, self.names, strict=True):
             m = m.align_to_robot(robot, name)
-            frames = _clip_frames(m, robot)
+            frames = clip_frame_states(m, robot)
             for k, v in frames.items():
                 rows[k].append(v)
             starts.append(offset)
@@ -227,8 +227,9 @@ class MotionLib:
         return torch.as_tensor(w / w.sum(), dtype=torch.float64, device=self.device)
 
 
-def _clip_frames(m: Motion, robot: RobotModel) -> dict[str, np.ndarray]:
-    """Per-frame positions and velocities of one aligned clip (float64 numpy)."""
+def clip_frame_states(m: Motion, robot: RobotModel) -> dict[str, np.ndarray]:
+    """Per-frame positions and velocities of one aligned clip (float64 numpy): keys
+    pos, rot, dof (unwrapped), lin_vel, ang_vel (world), dof_vel."""
     wrap = m.loop_mode == "wrap"
     dof = unwrap_dof_trajectory(robot, m.dof_pos)
     rot = torch.as_tensor(m.root_rot, dtype=torch.float64)

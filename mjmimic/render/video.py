@@ -1,4 +1,5 @@
-"""A video of the policy beside its reference: ``mjmimic test --video out.mp4``.
+"""Videos: the policy beside its reference (``mjmimic test --video out.mp4``), and a motion
+clip on its robot (``mjmimic motion render``, ``write_motion_video``).
 
 The env runs the deterministic policy; after every control step one frame shows env
 ``env_index``'s simulated character and, translucent, the reference pose at the same
@@ -17,7 +18,11 @@ import numpy as np
 import torch
 
 from mjmimic.errors import MjmimicError
+from mjmimic.motion.motion import Motion
+from mjmimic.paths import atomic_output
 from mjmimic.render.offscreen import RobotView
+from mjmimic.robots.kinematics import Kinematics
+from mjmimic.robots.model import RobotModel
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
 
@@ -35,12 +40,7 @@ def record_policy_video(
     """Run ``agent`` deterministically in ``env`` (reset first) for ``seconds`` and write
     an .mp4 (H.264) or .gif of env ``env_index`` beside its reference. Returns ``path``."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in VIDEO_SUFFIXES:
-        raise MjmimicError(
-            f"video file {path}: unknown type '{path.suffix}'; use a name ending in "
-            + " or ".join(VIDEO_SUFFIXES)
-        )
+    suffix = _video_suffix(path, width, height)
     if not seconds > 0:
         raise MjmimicError(f"video length must be positive, got {seconds} s")
     if not 0 <= env_index < env.num_envs:
@@ -49,8 +49,6 @@ def record_policy_video(
     rate = float(fps) if fps is not None else control_rate
     if not rate > 0:
         raise MjmimicError(f"video fps must be positive, got {fps}")
-    if suffix == ".mp4" and (width % 2 or height % 2):
-        raise MjmimicError(f"video size {width}x{height}: an .mp4 needs an even width and height")
     num_frames = max(1, round(seconds * rate))
 
     show_ghost = bool(getattr(env.cfg, "visualize_ref_char", True))
@@ -86,6 +84,40 @@ def record_policy_video(
         if was_training:
             agent.train_mode()
     return path
+
+
+def write_motion_video(
+    motion: Motion, robot: RobotModel, path: Path, width: int = 640, height: int = 480
+) -> Path:
+    """One video frame per clip frame, at the clip's fps, the camera following the root:
+    ``mjmimic motion render``. ``motion`` must be aligned to ``robot``. The file appears
+    only when complete (``atomic_output``)."""
+    path = Path(path)
+    suffix = _video_suffix(path, width, height)
+    kin = Kinematics(robot, dtype=torch.float64)
+    joints = kin.dof_to_qpos(torch.as_tensor(motion.dof_pos, dtype=torch.float64)).numpy()
+    qpos = np.concatenate([motion.root_pos, motion.root_rot, joints], axis=1)
+    with atomic_output(path) as tmp, RobotView(robot.source, width, height) as view:
+        writer = _open_writer(tmp, suffix, motion.fps)
+        try:
+            for q in qpos:
+                view.set_pose(q)
+                writer.append_data(view.render())
+        finally:
+            writer.close()
+    return path
+
+
+def _video_suffix(path: Path, width: int, height: int) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in VIDEO_SUFFIXES:
+        raise MjmimicError(
+            f"video file {path}: unknown type '{path.suffix}'; use a name ending in "
+            + " or ".join(VIDEO_SUFFIXES)
+        )
+    if suffix == ".mp4" and (width % 2 or height % 2):
+        raise MjmimicError(f"video size {width}x{height}: an .mp4 needs an even width and height")
+    return suffix
 
 
 def _step(env, agent, obs: torch.Tensor) -> torch.Tensor:

@@ -96,10 +96,11 @@ def test_plain_array_npz_reads_with_names_and_either_quaternion_order(tmp_path, 
     np.testing.assert_allclose(read_motion(xyzw_only).root_rot, motion.root_rot, atol=1e-6)
 
 
-def test_foreign_npz_is_refused_with_its_keys(shared_data):
-    beyondmimic = shared_data / "motions/g1_holosoma/sub3_largebox_003_mj.npz"
-    with pytest.raises(MotionError, match=r"not an mjmimic motion file .*found keys: body_"):
-        read_motion(beyondmimic)
+def test_foreign_npz_is_refused_with_its_keys(tmp_path):
+    path = tmp_path / "other.npz"
+    np.savez(path, body_pos=np.zeros((3, 2, 3)), qpos=np.zeros((3, 7)))
+    with pytest.raises(MotionError, match=r"not an mjmimic motion file .*found keys: body_pos"):
+        read_motion(path)
 
 
 def test_pickled_objects_are_not_loaded(tmp_path):
@@ -109,9 +110,13 @@ def test_pickled_objects_are_not_loaded(tmp_path):
         read_motion(path)
 
 
-def test_write_needs_npz_suffix(tmp_path):
-    with pytest.raises(MotionError, match=r"lift.pkl: motions can only be written as mjmimic .npz"):
+def test_write_format_and_suffix(tmp_path):
+    with pytest.raises(MotionError, match=r"lift.pkl: a MimicKit .pkl motion needs the robot"):
         write_motion(_motion(), tmp_path / "lift.pkl")
+    with pytest.raises(MotionError, match=r"lift.bin: cannot tell the format from the extension"):
+        write_motion(_motion(), tmp_path / "lift.bin")
+    with pytest.raises(MotionError, match=r"lift.pkl: beyondmimic motions are written as .npz"):
+        write_motion(_motion(), tmp_path / "lift.pkl", format="beyondmimic")
 
 
 def test_unknown_suffix_is_sniffed(tmp_path):
@@ -127,7 +132,7 @@ def test_unknown_suffix_is_sniffed(tmp_path):
 
 def test_robot_needed_for_deepmimic_and_mimickit(tmp_path, shared_data):
     walk = shared_data / "motions/deepmimic/humanoid3d_walk.txt"
-    with pytest.raises(MotionError, match=r"humanoid3d_walk.txt: reading a DeepMimic motion needs"):
+    with pytest.raises(MotionError, match=r"walk.txt: a DeepMimic motion needs the robot"):
         read_motion(walk)
     with pytest.raises(MotionError, match=r"nothing.npz: motion file not found"):
         read_motion(tmp_path / "nothing.npz")

@@ -116,3 +116,16 @@ def test_other_globals_are_refused(tmp_path):
     path.write_bytes(pickle.dumps({"when": collections.Counter("aab")}))
     with pytest.raises(MotionError, match=r"refusing to unpickle 'collections.Counter'"):
         safe_load(path)
+
+
+def test_stand_ins_do_not_open_other_classes(tmp_path):
+    # copyreg._reconstructor is allowed for MimicKit's pickled Motion (protocols 0-1)
+    # only: with any other class it is refused before that class is instantiated.
+    path = tmp_path / "recon.pkl"
+    path.write_bytes(b"ccopy_reg\n_reconstructor\n(c__builtin__\nset\nc__builtin__\nobject\nNtR.")
+    with pytest.raises(MotionError, match=r"recon.pkl: not a readable pickle .*_reconstructor"):
+        safe_load(path)
+    # A class named Motion elsewhere than MimicKit's module paths is an ordinary refusal.
+    path.write_bytes(b"cevil.module\nMotion\n)R.")
+    with pytest.raises(MotionError, match=r"refusing to unpickle 'evil.module.Motion'"):
+        safe_load(path)

@@ -35,10 +35,11 @@ import numpy as np
 import torch
 
 from mjmimic.errors import MotionError
+from mjmimic.motion.edit import lerp_at, slerp_at, snap_fps
 from mjmimic.motion.motion import Motion
 from mjmimic.robots.joint_coordinates import dof_from_joint_rotations, unwrap_dof_trajectory
 from mjmimic.robots.model import Joint, RobotModel
-from mjmimic.rotations import quat_identity, quat_slerp
+from mjmimic.rotations import quat_identity
 
 
 @dataclass(frozen=True)
@@ -133,10 +134,10 @@ def import_deepmimic_txt(
 
     fps, times_out = _uniform_times(times)
     if times_out is not None:
-        root_pos = _lerp(times, root_pos, times_out)
-        root_rot = _slerp(times, root_rot, times_out)
+        root_pos = lerp_at(times, root_pos, times_out)
+        root_rot = slerp_at(times, root_rot, times_out)
         local = {
-            n: (_slerp(times, v, times_out) if v.shape[1] == 4 else _lerp(times, v, times_out))
+            n: (slerp_at(times, v, times_out) if v.shape[1] == 4 else lerp_at(times, v, times_out))
             for n, v in local.items()
         }
     num_frames = root_pos.shape[0]
@@ -283,27 +284,8 @@ def _uniform_times(times: np.ndarray) -> tuple[float, np.ndarray | None]:
     """fps from the median dt; the new frame times if the clip must be resampled."""
     dt = np.diff(times)
     median = float(np.median(dt))
-    fps = 1.0 / median
-    if abs(fps - round(fps)) <= 2e-4 * fps:
-        fps = float(round(fps))
+    fps = snap_fps(1.0 / median)
     if np.all(np.abs(dt - median) <= 1e-3 * median):
         return fps, None
     count = round(times[-1] * fps) + 1
     return fps, np.minimum(np.arange(count) / fps, times[-1])
-
-
-def _segments(times: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    i = np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(times) - 2)
-    alpha = np.clip((t - times[i]) / (times[i + 1] - times[i]), 0.0, 1.0)
-    return i, alpha
-
-
-def _lerp(times: np.ndarray, values: np.ndarray, t: np.ndarray) -> np.ndarray:
-    i, a = _segments(times, t)
-    return values[i] * (1.0 - a[:, None]) + values[i + 1] * a[:, None]
-
-
-def _slerp(times: np.ndarray, quats: np.ndarray, t: np.ndarray) -> np.ndarray:
-    i, a = _segments(times, t)
-    q = quat_slerp(torch.from_numpy(quats[i]), torch.from_numpy(quats[i + 1]), torch.from_numpy(a))
-    return q.numpy()

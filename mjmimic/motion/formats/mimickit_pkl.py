@@ -1,6 +1,9 @@
-"""MimicKit ``.pkl`` motions (the pickled-dict form ``mimickit/anim/motion.py`` writes).
+"""MimicKit ``.pkl`` motions: read and write.
 
-File: ``{"loop_mode": 0 (clamp) | 1 (wrap), "fps": number, "frames": (T, 6 + D)}``. A frame
+File: ``{"loop_mode": 0 (clamp) | 1 (wrap), "fps": number, "frames": (T, 6 + D)}``, or (older
+MimicKit versions) a pickled ``Motion`` object with the same three attributes and
+``loop_mode`` a ``LoopMode`` enum; ``safe_pickle`` turns that object into a
+``PickledObject`` holding the attributes. We write the dict form only. A frame
 is ``[root_pos (3), root_rot exp-map (3), joint DoFs in DFS body order]`` where a hinge
 is its angle and a spherical joint (3 hinges in MuJoCo, one joint in MimicKit) is the
 exp-map of its local rotation. The file does not say which DoFs are spherical, so the
@@ -11,6 +14,7 @@ Files are loaded with ``safe_pickle.safe_load``: no code in them runs.
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -18,20 +22,27 @@ import torch
 
 from mjmimic.errors import MotionError
 from mjmimic.motion.motion import Motion
-from mjmimic.motion.safe_pickle import safe_load
+from mjmimic.motion.safe_pickle import PickledObject, safe_load
 from mjmimic.robots.joint_coordinates import dof_from_joint_rotations, unwrap_dof_trajectory
+from mjmimic.robots.kinematics import Kinematics
 from mjmimic.robots.model import RobotModel
-from mjmimic.rotations import exp_map_to_quat, quat_identity
+from mjmimic.rotations import exp_map_to_quat, quat_identity, quat_to_exp_map
 
 _LOOP_MODES = {0: "clamp", 1: "wrap", "clamp": "clamp", "wrap": "wrap"}
 
 
 def read_mimickit_pkl(path: str | Path, robot: RobotModel) -> Motion:
     path = Path(path)
-    src = path.name
     if not path.is_file():
-        raise MotionError(f"{src}: motion file not found at {path}")
-    data = safe_load(path)
+        raise MotionError(f"{path.name}: motion file not found at {path}")
+    return mimickit_motion(safe_load(path), robot, path)
+
+
+def mimickit_motion(data: object, robot: RobotModel, path: Path) -> Motion:
+    """The Motion in already-unpickled MimicKit data (dict or ``Motion`` object)."""
+    src = path.name
+    if isinstance(data, PickledObject) and data.class_name == "Motion":
+        data = data.state
     if not isinstance(data, dict) or not {"loop_mode", "fps", "frames"} <= set(data):
         found = ", ".join(sorted(map(str, data))) if isinstance(data, dict) else type(data).__name__
         raise MotionError(
@@ -60,6 +71,37 @@ def read_mimickit_pkl(path: str | Path, robot: RobotModel) -> Motion:
         name=path.stem,
         source=src,
     )
+
+
+def write_mimickit_pkl(motion: Motion, robot: RobotModel, path: Path) -> None:
+    """Write the dict form (plain lists and numbers: loads in any MimicKit version).
+
+    ``motion`` must already be aligned to ``robot`` (``Motion.align_to_robot``).
+    """
+    kin = Kinematics(robot, dtype=torch.float64)
+    dof = torch.as_tensor(motion.dof_pos, dtype=torch.float64)
+    root_exp = quat_to_exp_map(torch.as_tensor(motion.root_rot, dtype=torch.float64)).numpy()
+    frames = np.concatenate(
+        [motion.root_pos, root_exp, dof_pos_to_mimickit_dofs(robot, kin, dof)], axis=1
+    )
+    data = {
+        "loop_mode": 1 if motion.loop_mode == "wrap" else 0,
+        "fps": motion.fps,
+        "frames": frames.tolist(),
+    }
+    with path.open("wb") as f:
+        pickle.dump(data, f, protocol=4)
+
+
+def dof_pos_to_mimickit_dofs(robot: RobotModel, kin: Kinematics, dof: torch.Tensor) -> np.ndarray:
+    """Our DoFs (T, D) -> MimicKit's: each spherical joint's hinge angles become the
+    exp-map of the joint rotation; hinges and ball exp-maps are the same numbers."""
+    local = kin.joint_rotations(dof)
+    out = dof.numpy().copy()
+    for j in robot.joints:
+        if j.kind == "spherical":
+            out[:, j.dof_start : j.dof_start + 3] = quat_to_exp_map(local[:, j.body - 1]).numpy()
+    return out
 
 
 def mimickit_dofs_to_dof_pos(robot: RobotModel, mk_dofs: np.ndarray) -> np.ndarray:

@@ -9,15 +9,20 @@ from pathlib import Path
 import numpy as np
 
 from mjmimic.errors import MotionError
+from mjmimic.motion.formats.amp_npz import is_amp_npz, read_amp_npz
+from mjmimic.motion.formats.beyondmimic_npz import is_beyondmimic_npz, read_beyondmimic_npz
 from mjmimic.motion.formats.plain_npz import is_plain_npz, read_plain_npz
 from mjmimic.motion.motion import Motion
+from mjmimic.robots.model import RobotModel
 
 FORMAT_NAME = "mjmimic.motion"
 FORMAT_VERSION = 1
 _REQUIRED = ("format", "format_version", "fps", "loop_mode", "root_pos", "root_rot", "dof_pos")
 
 
-def read_npz(path: str | Path) -> Motion:
+def read_npz(path: str | Path, robot: RobotModel | None = None) -> Motion:
+    """Any ``.npz`` motion: ours, plain arrays, BeyondMimic or AMP poselib (the last two
+    need ``robot``: their joints and bodies are matched to it by name)."""
     path = Path(path)
     src = path.name
     if not path.is_file():
@@ -34,8 +39,20 @@ def read_npz(path: str | Path) -> Motion:
         raise MotionError(f"{src}: not a readable .npz file ({exc})") from None
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise MotionError(f"{src}: not a readable .npz file ({exc})") from None
-    if "format" not in arrays and is_plain_npz(set(arrays)):
+    keys = set(arrays)
+    if "format" not in arrays and is_plain_npz(keys):
         return read_plain_npz(Path(path), arrays)
+    for is_kind, read, what in (
+        (is_beyondmimic_npz, read_beyondmimic_npz, "BeyondMimic"),
+        (is_amp_npz, read_amp_npz, "AMP poselib"),
+    ):
+        if "format" not in arrays and is_kind(keys):
+            if robot is None:
+                raise MotionError(
+                    f"{src}: reading a {what} .npz needs the robot it is for (joints and "
+                    "bodies are matched to it by name); pass robot= (--robot)"
+                )
+            return read(path, arrays, robot)
     if "format" not in arrays:
         raise MotionError(
             f"{src}: not an mjmimic motion file (no 'format' key; found keys: "

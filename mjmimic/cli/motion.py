@@ -1,0 +1,189 @@
+"""``mjmimic motion ...``: inspect, convert, edit, check and render motion clips.
+
+    mjmimic motion info FILE [--robot MJCF]
+    mjmimic motion convert IN OUT [--robot MJCF] [--format npz|mimickit|beyondmimic]
+    mjmimic motion trim IN OUT (--frames A:B | --time A:B)
+    mjmimic motion resample IN OUT --fps F
+    mjmimic motion set-loop IN OUT wrap|clamp
+    mjmimic motion check FILE --robot MJCF [--json]
+    mjmimic motion render FILE --robot MJCF -o out.mp4|out.gif
+
+Reading options on every command: ``--robot`` (formats whose layout depends on the robot),
+``--in-fps`` (CSV), ``--clip`` (multi-clip PHC files). Outputs never replace the input and
+are written atomically (a temporary file in the same folder, renamed when complete).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from mjmimic.errors import ConfigError, MjmimicError, MotionError
+from mjmimic.motion import edit
+from mjmimic.motion.formats import WRITE_FORMATS, read_motion, write_motion
+from mjmimic.motion.motion import LOOP_MODES, Motion
+from mjmimic.paths import atomic_output
+from mjmimic.robots.model import RobotModel
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one-line ``ConfigError``s (printed as mjmimic: error:)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ConfigError(f"{self.prog}: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="mjmimic motion", description="inspect, convert and check motions")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def command(
+        name: str, help: str, output: bool, robot_required: bool = False
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.add_argument("input", type=Path, help="motion file")
+        if output:
+            p.add_argument("output", type=Path, help="file to write (never the input)")
+            p.add_argument(
+                "--format",
+                choices=sorted(WRITE_FORMATS),
+                help="output format (default: from the extension; .npz mjmimic, .pkl MimicKit)",
+            )
+        p.add_argument(
+            "--robot",
+            type=Path,
+            required=robot_required,
+            help="robot MJCF" + ("" if robot_required else " (needed by some formats)"),
+        )
+        p.add_argument("--in-fps", type=float, help="frame rate of a CSV input")
+        p.add_argument("--clip", help="clip name inside a multi-clip PHC .pkl")
+        return p
+
+    command("info", "print fps, frames, duration, loop mode and DoFs of a clip", False)
+    command("convert", "write a clip in another format", True)
+    trim = command("trim", "keep a frame or time range", True)
+    group = trim.add_mutually_exclusive_group(required=True)
+    group.add_argument("--frames", help="A:B, frames A to B-1 (Python slice)")
+    group.add_argument("--time", help="A:B, seconds, both ends included")
+    resample = command("resample", "resample to another frame rate (slerp/lerp)", True)
+    resample.add_argument("--fps", type=float, required=True, help="new frame rate")
+    loop = command("set-loop", "set the loop mode", True)
+    loop.add_argument("mode", choices=LOOP_MODES)
+    check = command("check", "check a clip against a robot before training", False, True)
+    check.add_argument("--json", action="store_true", help="print the findings as JSON")
+    render = command("render", "render a clip on the robot to .mp4 or .gif", False, True)
+    render.add_argument("-o", "--out", type=Path, required=True, help="video file")
+    render.add_argument("--width", type=int, default=640)
+    render.add_argument("--height", type=int, default=480)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    robot = RobotModel.from_file(args.robot) if args.robot else None
+    if args.command == "info":
+        print(_info(args.input, robot, args.in_fps, args.clip))
+        return 0
+    if args.command == "check":
+        return _check(args.input, robot, args.in_fps, args.clip, args.json)
+    motion = read_motion(args.input, robot, fps=args.in_fps, clip=args.clip)
+    if args.command == "render":
+        return _render(motion, robot, args.out, args.width, args.height, args.input)
+    edits: dict[str, Callable[[Motion], Motion]] = {
+        "convert": lambda m: m,
+        "trim": lambda m: _trim(m, args.frames, args.time),
+        "resample": lambda m: edit.resample(m, args.fps),
+        "set-loop": lambda m: edit.set_loop(m, args.mode),
+    }
+    out = _write_atomic(edits[args.command](motion), args.input, args.output, robot, args.format)
+    print(f"wrote {out}")
+    return 0
+
+
+def _info(path: Path, robot: RobotModel | None, fps: float | None, clip: str | None) -> str:
+    if path.suffix.lower() == ".bvh":
+        from mjmimic.motion.formats.bvh import read_bvh
+
+        skel = read_bvh(path)
+        rows = [
+            ("kind", "human skeleton (retargeting source)"),
+            ("fps", f"{skel.fps:g}"),
+            ("frames", str(skel.num_frames)),
+            ("duration", f"{skel.duration:.3f} s"),
+            ("joints", f"{len(skel.joint_names)}: {', '.join(skel.joint_names)}"),
+        ]
+    else:
+        m = read_motion(path, robot, fps=fps, clip=clip)
+        names = ", ".join(m.joint_names) if m.joint_names else "(not stored in the file)"
+        rows = [
+            ("name", m.name),
+            ("fps", f"{m.fps:g}"),
+            ("frames", str(m.num_frames)),
+            ("duration", f"{m.duration:.3f} s"),
+            ("loop", m.loop_mode),
+            ("dofs", str(m.num_dofs)),
+            ("joint names", names),
+        ]
+    return "\n".join(f"{k + ':':<13}{v}" for k, v in [("file", str(path)), *rows])
+
+
+def _check(
+    path: Path, robot: RobotModel, fps: float | None, clip: str | None, as_json: bool
+) -> int:
+    """Findings as text or JSON; exit 1 with any error. A clip that cannot be read (NaN,
+    bad shapes, DoFs a reader cannot map) is one "unreadable" error, so ``--json`` always
+    gets a report."""
+    from mjmimic.motion.check import Finding, check_motion, format_report
+
+    try:
+        motion = read_motion(path, robot, fps=fps, clip=clip)
+    except MotionError as exc:
+        findings = [Finding("error", "unreadable", str(exc))]
+    else:
+        findings = check_motion(motion, robot)
+    if as_json:
+        print(json.dumps([f.as_dict() for f in findings], indent=2))
+    else:
+        print(format_report(path.name, findings))
+    return 1 if any(f.severity == "error" for f in findings) else 0
+
+
+def _trim(motion: Motion, frames: str | None, times: str | None) -> Motion:
+    text = frames if frames is not None else times
+    parts = str(text).split(":")
+    if len(parts) != 2:
+        raise ConfigError(f"--{'frames' if frames else 'time'} must be A:B, found {text!r}")
+    try:
+        if frames is not None:
+            start = int(parts[0]) if parts[0] else 0
+            stop = int(parts[1]) if parts[1] else motion.num_frames
+            return edit.trim_frames(motion, start, stop)
+        t0 = float(parts[0]) if parts[0] else 0.0
+        t1 = float(parts[1]) if parts[1] else motion.duration
+    except ValueError:
+        raise ConfigError(f"--{'frames' if frames else 'time'}: not numbers: {text!r}") from None
+    return edit.trim_time(motion, t0, t1)
+
+
+def _write_atomic(
+    motion: Motion, source: Path, out: Path, robot: RobotModel | None, fmt: str | None
+) -> Path:
+    if out.resolve() == source.resolve():
+        raise MjmimicError(f"{out}: is the input file; write to another file (inputs are kept)")
+    with atomic_output(out) as tmp:
+        write_motion(motion, tmp, robot, fmt)
+    return out
+
+
+def _render(
+    motion: Motion, robot: RobotModel, out: Path, width: int, height: int, source: Path
+) -> int:
+    from mjmimic.render.video import write_motion_video
+
+    if out.resolve() == source.resolve():
+        raise MjmimicError(f"{out}: is the input file; write to another file (inputs are kept)")
+    write_motion_video(motion.align_to_robot(robot, source.name), robot, out, width, height)
+    print(f"wrote {out}")
+    return 0
