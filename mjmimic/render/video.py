@@ -40,7 +40,7 @@ def record_policy_video(
     """Run ``agent`` deterministically in ``env`` (reset first) for ``seconds`` and write
     an .mp4 (H.264) or .gif of env ``env_index`` beside its reference. Returns ``path``."""
     path = Path(path)
-    suffix = _video_suffix(path, width, height)
+    _check_video_path(path, width, height)
     if not seconds > 0:
         raise MjmimicError(f"video length must be positive, got {seconds} s")
     if not 0 <= env_index < env.num_envs:
@@ -93,12 +93,12 @@ def write_motion_video(
     ``mjmimic motion render``. ``motion`` must be aligned to ``robot``. The file appears
     only when complete (``atomic_output``)."""
     path = Path(path)
-    suffix = _video_suffix(path, width, height)
+    _check_video_path(path, width, height)
     kin = Kinematics(robot, dtype=torch.float64)
     joints = kin.dof_to_qpos(torch.as_tensor(motion.dof_pos, dtype=torch.float64)).numpy()
     qpos = np.concatenate([motion.root_pos, motion.root_rot, joints], axis=1)
     with atomic_output(path) as tmp, RobotView(robot.source, width, height) as view:
-        writer = _open_writer(tmp, suffix, motion.fps)
+        writer = open_video_writer(tmp, motion.fps)
         try:
             for q in qpos:
                 view.set_pose(q)
@@ -108,7 +108,8 @@ def write_motion_video(
     return path
 
 
-def _video_suffix(path: Path, width: int, height: int) -> str:
+def _check_video_path(path: Path, width: int, height: int) -> None:
+    """A video name ends in .mp4 or .gif; H.264 needs even frame sizes."""
     suffix = path.suffix.lower()
     if suffix not in VIDEO_SUFFIXES:
         raise MjmimicError(
@@ -117,7 +118,6 @@ def _video_suffix(path: Path, width: int, height: int) -> str:
         )
     if suffix == ".mp4" and (width % 2 or height % 2):
         raise MjmimicError(f"video size {width}x{height}: an .mp4 needs an even width and height")
-    return suffix
 
 
 def _step(env, agent, obs: torch.Tensor) -> torch.Tensor:
