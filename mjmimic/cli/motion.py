@@ -16,6 +16,7 @@ are written atomically (a temporary file in the same folder, renamed when comple
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -74,6 +75,15 @@ def _parser() -> argparse.ArgumentParser:
     check = command("check", "check a clip against a robot before training", False, True)
     check.add_argument("--json", action="store_true", help="print the findings as JSON")
     render = command("render", "render a clip on the robot to .mp4 or .gif", False, True)
+    for p in (check, render):
+        p.add_argument(
+            "--fill",
+            action="append",
+            default=[],
+            metavar="JOINT=VALUE",
+            help="constant for robot DoFs the clip lacks (glob allowed, repeatable), "
+            "e.g. --fill '*wrist*=0' for 23-DoF G1 clips on the 29-DoF G1",
+        )
     render.add_argument("-o", "--out", type=Path, required=True, help="video file")
     render.add_argument("--width", type=int, default=640)
     render.add_argument("--height", type=int, default=480)
@@ -87,9 +97,12 @@ def main(argv: list[str]) -> int:
         print(_info(args.input, robot, args.in_fps, args.clip))
         return 0
     if args.command == "check":
-        return _check(args.input, robot, args.in_fps, args.clip, args.json)
+        fill = _fill_values(args.fill, robot)
+        return _check(args.input, robot, args.in_fps, args.clip, args.json, fill)
     motion = read_motion(args.input, robot, fps=args.in_fps, clip=args.clip)
     if args.command == "render":
+        fill = _fill_values(args.fill, robot)
+        motion = motion.align_to_robot(robot, args.input.name, fill)
         return _render(motion, robot, args.out, args.width, args.height, args.input)
     edits: dict[str, Callable[[Motion], Motion]] = {
         "convert": lambda m: m,
@@ -129,8 +142,34 @@ def _info(path: Path, robot: RobotModel | None, fps: float | None, clip: str | N
     return "\n".join(f"{k + ':':<13}{v}" for k, v in [("file", str(path)), *rows])
 
 
+def _fill_values(specs: list[str], robot: RobotModel) -> dict[str, float]:
+    """``--fill JOINT=VALUE`` flags (JOINT may be a glob) as {robot DoF name: value}."""
+    fill: dict[str, float] = {}
+    for spec in specs:
+        pattern, sep, text = spec.partition("=")
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+        if not sep or value is None:
+            raise ConfigError(f"--fill {spec!r}: expected JOINT=VALUE, e.g. --fill '*wrist*=0'")
+        names = fnmatch.filter(robot.dof_names, pattern)
+        if not names:
+            raise ConfigError(
+                f"--fill {spec!r}: no DoF of robot {Path(robot.source).name} matches '{pattern}'; "
+                f"DoFs are: {', '.join(robot.dof_names)}"
+            )
+        fill.update(dict.fromkeys(names, value))
+    return fill
+
+
 def _check(
-    path: Path, robot: RobotModel, fps: float | None, clip: str | None, as_json: bool
+    path: Path,
+    robot: RobotModel,
+    fps: float | None,
+    clip: str | None,
+    as_json: bool,
+    fill: dict[str, float],
 ) -> int:
     """Findings as text or JSON; exit 1 with any error. A clip that cannot be read (NaN,
     bad shapes, DoFs a reader cannot map) is one "unreadable" error, so ``--json`` always
@@ -139,6 +178,8 @@ def _check(
 
     try:
         motion = read_motion(path, robot, fps=fps, clip=clip)
+        if fill:
+            motion = motion.align_to_robot(robot, path.name, fill)
     except MotionError as exc:
         findings = [Finding("error", "unreadable", str(exc))]
     else:
@@ -184,6 +225,6 @@ def _render(
 
     if out.resolve() == source.resolve():
         raise MjmimicError(f"{out}: is the input file; write to another file (inputs are kept)")
-    write_motion_video(motion.align_to_robot(robot, source.name), robot, out, width, height)
+    write_motion_video(motion, robot, out, width, height)
     print(f"wrote {out}")
     return 0
