@@ -265,6 +265,7 @@ def _physics_blowup(e: HealthEvent, c: _Config, events: list[HealthEvent]) -> li
 
 def _ratio_explosion(e: HealthEvent, c: _Config, events: list[HealthEvent]) -> list[Cause]:
     n = e.numbers
+    mismatch = [m for m in [e, *events] if m.kind == "logp_mismatch" and m.iteration == e.iteration]
     lr = c("agent.actor_optimizer.learning_rate")
     std = c("agent.model.action_std")
     return [
@@ -284,11 +285,16 @@ def _ratio_explosion(e: HealthEvent, c: _Config, events: list[HealthEvent]) -> l
         ),
         _cause(
             "the old log-probabilities do not match the stored actions",
-            "a ratio in the millions at the first actor minibatch means old and new policy "
-            "disagree before any step: e.g. actions clipped/changed after sampling, or the "
-            "observation normalizer changed between rollout and update",
-            ["compare Imp_Ratio of the first minibatch to 1.0 in a custom agent"],
-            0.3,
+            (mismatch[0].message + "; so the ratio was wrong before the first step")
+            if mismatch
+            else "a ratio in the millions right away means old and new policy disagree "
+            "before any step; the pre-update check found no mismatch this time",
+            [
+                "store the log-probability of the action actually sent (after any change to "
+                "it), computed with the same normalized observation",
+                "do not change the observation normalizer between rollout and update",
+            ],
+            0.95 if mismatch else 0.2,
         ),
         _cause(
             "the advantage mean of exactly 0 is expected, not a cause",
@@ -444,6 +450,7 @@ _RULES: dict[str, Callable[[HealthEvent, _Config, list[HealthEvent]], list[Cause
     "physics_reset": _physics_reset,
     "physics_blowup": _physics_blowup,
     "ratio_explosion": _ratio_explosion,
+    "logp_mismatch": _ratio_explosion,
     "kl_explosion": _ratio_explosion,
     "clip_fraction": _clip_fraction,
     "adv_zero_spread": _adv_zero_spread,

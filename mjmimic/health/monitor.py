@@ -57,6 +57,8 @@ _UPDATE_ORDER = (
     "grad_norm_actor",
 )
 _MAX_IDS = 8
+# float32 log-densities of the same numbers agree to ~1e-5; real mismatches are O(1).
+_LOGP_TOLERANCE = 1e-3
 
 
 class Verdict(Enum):
@@ -131,6 +133,30 @@ class HealthMonitor:
         return self._respond(
             [self._locate_step(step, obs, action, value, next_obs, reward)], "collect"
         )
+
+    def before_update(self) -> Verdict:
+        """The stored log-probabilities must be the policy's own: the weights have not
+        changed since the rollout, so on one step of it the log ratio is exactly 0. If it
+        is not, every importance ratio of the update is wrong from the start."""
+        if not self.cfg.enabled:
+            return Verdict.OK
+        buf = self.agent.buffer
+        with torch.no_grad():
+            mean, log_std = self.agent.actor(buf.norm_obs[-1])
+            log_ratio = DiagGaussian(mean, log_std).log_prob(buf.action[-1]) - buf.logp[-1]
+        worst = float(log_ratio.abs().nan_to_num(0.0).max())
+        if worst <= _LOGP_TOLERANCE:
+            return Verdict.OK
+        event = HealthEvent(
+            kind="logp_mismatch",
+            family="learner",
+            message=f"stored log-probabilities disagree with the policy that sampled them: "
+            f"max |log ratio| {worst:.3g} before any update step",
+            iteration=self.iteration,
+            tensor="logp",
+            numbers={"max_abs_log_ratio": worst},
+        )
+        return self._respond([event], "collect")
 
     def after_update(self, stats: dict[str, float]) -> Verdict:
         """After ``agent.update``: losses, gradients, parameters, normalizer, policy std."""

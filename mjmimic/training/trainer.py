@@ -141,6 +141,8 @@ class Trainer:
                         obs = env.reset(done_ids)
                 collect_time = time.perf_counter() - start
                 if verdict is Verdict.OK:
+                    verdict = health.before_update()
+                if verdict is Verdict.OK:
                     stats = agent.update()
                     verdict = health.after_update(stats)
                 if verdict is not Verdict.OK:
