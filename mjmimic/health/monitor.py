@@ -113,26 +113,32 @@ class HealthMonitor:
                 copy.deepcopy(self.agent.training_state_dict()),
             )
 
-    def after_step(self, obs, action, next_obs, reward, info) -> Verdict:
-        """After ``env.step``: everything this step produced, and the physics behind it."""
+    def after_act(self, obs, action) -> Verdict:
+        """Before the env sees the action: the observation, the action and the value."""
+        if not self.cfg.enabled:
+            return Verdict.OK
+        # act() has written this step's value; record_step() has not advanced the buffer yet.
+        value = self.agent.buffer.value[self.agent.buffer.step]
+        if bool(all_finite(obs, action, value)):
+            return Verdict.OK
+        return self._respond([self._locate_act(obs, action, value)], "collect")
+
+    def after_step(self, action, next_obs, reward, info) -> Verdict:
+        """After ``env.step``: the physics state, the reward and the next observation."""
         if not self.cfg.enabled:
             return Verdict.OK
         step = self.step
         self.step += 1
         self.last_reward_terms = info.get("reward_terms", {})
-        # act() has written this step's value; record_step() has not advanced the buffer yet.
-        value = self.agent.buffer.value[self.agent.buffer.step]
         qpos, qvel = self.engine.physics_state()
         if self.history is not None:
             command = torch.clamp(action, self._low, self._high)
             self.history.push(self.engine.raw_state(), command.numpy())
-        tensors_ok = bool(all_finite(obs, action, value, reward, next_obs))
+        tensors_ok = bool(all_finite(reward, next_obs))
         physics_ok = bool(np.isfinite(qpos).all() and np.isfinite(qvel).all())
         if tensors_ok and physics_ok:
             return self._respond(self._physics_anomalies(step, qvel), "collect")
-        return self._respond(
-            [self._locate_step(step, obs, action, value, next_obs, reward)], "collect"
-        )
+        return self._respond([self._locate_step(step, action, next_obs, reward)], "collect")
 
     def before_update(self) -> Verdict:
         """The stored log-probabilities must be the policy's own: the weights have not
@@ -202,9 +208,9 @@ class HealthMonitor:
 
     # ------------------------------------------------------------------ locating
 
-    def _locate_step(self, step, obs, action, value, next_obs, reward) -> HealthEvent:
-        """Which product of this step went bad first, in the order the step computes them."""
-        where = {"iteration": self.iteration, "step": step}
+    def _locate_act(self, obs, action, value) -> HealthEvent:
+        """Which of obs -> normalized obs -> action/value went bad first."""
+        where = {"iteration": self.iteration, "step": self.step}
         if not torch.isfinite(obs).all():
             return self._obs_event(obs, "the observation the policy acted on", where)
         norm_obs = self.agent.obs_norm(obs)
@@ -239,6 +245,11 @@ class HealthMonitor:
                     upstream=self._scan_model(),
                     **where,
                 )
+        raise AssertionError("after_act found a non-finite value that _locate_act did not")
+
+    def _locate_step(self, step, action, next_obs, reward) -> HealthEvent:
+        """Which of physics -> reward -> next observation went bad first."""
+        where = {"iteration": self.iteration, "step": step}
         qpos, qvel = self.engine.physics_state()
         bad_envs = np.nonzero(~(np.isfinite(qpos).all(1) & np.isfinite(qvel).all(1)))[0].tolist()
         if bad_envs:
@@ -571,7 +582,8 @@ class HealthMonitor:
                 self.recoveries = 0
             return Verdict.OK
         for event in events:
-            self._record(event)
+            # A stop is reported once, by the error that ends the run.
+            self._record(event, print_it=self._response(event) != "stop")
         worst = max(events, key=lambda e: _SEVERITY[self._response(e)])
         response = self._response(worst)
         if response == "warn":

@@ -127,8 +127,11 @@ class Trainer:
                 verdict = Verdict.OK
                 for _ in range(steps_per_iter):
                     action = agent.act(obs)
+                    verdict = health.after_act(obs, action)
+                    if verdict is not Verdict.OK:
+                        break
                     next_obs, reward, done, info = env.step(action)
-                    verdict = health.after_step(obs, action, next_obs, reward, info)
+                    verdict = health.after_step(action, next_obs, reward, info)
                     if verdict is not Verdict.OK:
                         break
                     agent.record_step(next_obs, reward, done)
