@@ -77,3 +77,12 @@ def trainer_factory(tmp_path):
     yield factory
     for trainer in made:
         trainer.env.engine.close()
+
+
+@pytest.fixture(scope="session")
+def health_kit():
+    """This module (``health_kit.make_trainer``, ``health_kit.ENGINE``...): test modules do
+    not import ``conftest`` (several conftest.py files share that module name)."""
+    import sys
+
+    return sys.modules[__name__]
