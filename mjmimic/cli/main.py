@@ -3,6 +3,8 @@
     mjmimic train --arg_file args/deepmimic_humanoid_squat.txt
     mjmimic test --model_file output/model.pt
     mjmimic plot output/
+    mjmimic doctor output/                 # why did this run fail?
+    mjmimic explain --arg_file args/x.txt  # every setting, its value and its origin
     python -m mjmimic --arg_file args/x.txt --mode test    # MimicKit's form
 
 User errors (``MjmimicError``) print one line, ``mjmimic: error: ...``, and exit with 2.
@@ -20,15 +22,23 @@ commands:
   train   train a policy (MimicKit flags: --arg_file --env_config --agent_config ...)
   test    evaluate a model.pt (returns, normalized return, tracking errors)
   plot    plot a run's log.txt (test return and episode length vs samples and time)
+  doctor  diagnose a run directory (diagnosis.md), or pre-flight an --arg_file
+  explain every resolved setting of an --arg_file: value, origin, meaning, range
 
 'mjmimic COMMAND --help' lists a command's flags. Without a command, MimicKit's
 '--mode train|test' picks one."""
 
 
 def _dispatch(argv: list[str]) -> int:
-    from mjmimic.cli import plot, train_test
+    from mjmimic.cli import doctor, explain, plot, train_test
 
-    commands = {"train": train_test.train, "test": train_test.test, "plot": plot.main}
+    commands = {
+        "train": train_test.train,
+        "test": train_test.test,
+        "plot": plot.main,
+        "doctor": doctor.main,
+        "explain": explain.main,
+    }
     specs = {"train": train_test.TRAIN_SPEC, "test": train_test.TEST_SPEC}
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE)

@@ -541,31 +541,39 @@ class HealthMonitor:
         return events
 
     def _obs_variance_events(self) -> list[HealthEvent]:
-        norm = self.agent.obs_norm
-        if int(norm.count) == 0:
-            return []
-        raw = self.agent.buffer.next_obs
-        value_range = raw.amax(dim=(0, 1)) - raw.amin(dim=(0, 1))
-        dims = near_constant_dims(norm.var.sqrt(), value_range, self.cfg.min_obs_std)
-        new = [d for d in dims if d not in self._reported_obs_dims]
+        """Simulated-state dims that barely move in this rollout. The spread is measured on
+        the rollout itself (two-pass, float32): the normalizer's running variance is
+        E[x^2] - E[x]^2, whose rounding alone reads ~1e-4 * |mean| and would hide them.
+        Target-frame dims come from the motion clip, not the simulation; ``mjmimic doctor
+        --arg_file`` reports those."""
+        raw = self.agent.buffer.next_obs.reshape(-1, len(self.labels))
+        std = raw.std(dim=0)
+        value_range = raw.amax(dim=0) - raw.amin(dim=0)
+        dims = near_constant_dims(std, value_range, self.cfg.min_obs_std)
+        new = [
+            d
+            for d in dims
+            if d not in self._reported_obs_dims and not self.labels[d].startswith("tar")
+        ]
         if not new:
             return []
         self._reported_obs_dims.update(new)
         groups = group_dims(new, self.labels)
+        norm = self.agent.obs_norm
         return [
             HealthEvent(
                 kind="obs_zero_variance",
                 family="learner",
                 message=f"observation dims {'; '.join(groups)} have std < "
-                f"{self.cfg.min_obs_std:g} (max {float(norm.var[new].sqrt().max()):.3g}) but "
-                "are not constant: the normalizer blows their noise up",
+                f"{self.cfg.min_obs_std:g} (max {float(std[new].max()):.3g}) but are not "
+                "constant: the normalizer blows their noise up",
                 iteration=self.iteration,
                 tensor="obs",
                 dims=new,
                 labels=[self.labels[d] for d in new],
                 numbers={
                     self.labels[d]: {
-                        "std": float(norm.var[d].sqrt()),
+                        "std": float(std[d]),
                         "mean": float(norm.mean[d]),
                         "range": float(value_range[d]),
                     }
