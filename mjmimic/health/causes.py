@@ -119,15 +119,31 @@ def _nonfinite_policy(e: HealthEvent, c: _Config, events: list[HealthEvent]) -> 
     net = "actor" if e.kind in ("nonfinite_action", "nonpositive_std") else "critic"
     lr_key = f"agent.{net}_optimizer.learning_rate"
     out = []
-    if params:
+    if params and e.iteration == 0:
         out.append(
             _cause(
                 f"{net} parameters are non-finite: {params[0]}",
-                f"finite observations went into the {net} and came out non-finite",
+                f"finite observations went into the {net} and came out non-finite before any "
+                "update ran: the weights came in broken",
                 [
-                    "if this is iteration 0 and you gave --model_file, that file is corrupt",
-                    f"otherwise an update diverged: lower {lr_key} (now {c(lr_key)}), set "
-                    f"agent.grad_clip (now {c('agent.grad_clip')}) to 0.5-1",
+                    "the --model_file this run started from is corrupt: use an earlier one "
+                    "(int_models/) or start from scratch",
+                    "without --model_file: check custom initialization (action_std, "
+                    "actor_init_output_scale)",
+                ],
+                0.95,
+            )
+        )
+    elif params:
+        out.append(
+            _cause(
+                f"{net} parameters are non-finite: {params[0]}",
+                f"finite observations went into the {net} and came out non-finite; an "
+                f"update at iteration {e.iteration - 1} or earlier wrote them",
+                [
+                    f"lower {lr_key} (now {c(lr_key)}) by 3-10x",
+                    f"set agent.grad_clip (now {c('agent.grad_clip')}) to 0.5-1",
+                    "set health.on_nonfinite: rollback to continue from the last checkpoint",
                 ],
                 0.9,
             )
@@ -265,10 +281,10 @@ def _physics_blowup(e: HealthEvent, c: _Config, events: list[HealthEvent]) -> li
 
 def _ratio_explosion(e: HealthEvent, c: _Config, events: list[HealthEvent]) -> list[Cause]:
     n = e.numbers
-    mismatch = [m for m in [e, *events] if m.kind == "logp_mismatch" and m.iteration == e.iteration]
     lr = c("agent.actor_optimizer.learning_rate")
     std = c("agent.model.action_std")
-    return [
+    mismatch = [m for m in events if m.kind == "logp_mismatch" and m.iteration == e.iteration]
+    out = [
         _cause(
             "actor steps are far too large for the policy's std",
             f"ratio {n.get('imp_ratio', 0):.3g}, KL {n.get('approx_kl', 0):.3g}: the new "
@@ -283,26 +299,34 @@ def _ratio_explosion(e: HealthEvent, c: _Config, events: list[HealthEvent]) -> l
             ],
             0.8,
         ),
+        *(_logp_mismatch(mismatch[0], c, events) if mismatch else []),
+    ]
+    if n.get("adv_mean") == 0.0:
+        out.append(
+            _cause(
+                "an advantage mean of exactly 0 is expected, not a cause",
+                "advantages are normalized over the batch, so their mean is 0 by "
+                f"construction; the spread (Adv_Std {n.get('adv_std')}) is what matters",
+                ["nothing to change for the mean"],
+                0.1,
+            )
+        )
+    return out
+
+
+def _logp_mismatch(e: HealthEvent, c: _Config, events: list[HealthEvent]) -> list[Cause]:
+    return [
         _cause(
             "the old log-probabilities do not match the stored actions",
-            (mismatch[0].message + "; so the ratio was wrong before the first step")
-            if mismatch
-            else "a ratio in the millions right away means old and new policy disagree "
-            "before any step; the pre-update check found no mismatch this time",
+            f"{e.message}: every importance ratio of the update is wrong before the first "
+            "step, so ratio and KL explode whatever the learning rate",
             [
                 "store the log-probability of the action actually sent (after any change to "
-                "it), computed with the same normalized observation",
+                "it), computed from the same normalized observation",
                 "do not change the observation normalizer between rollout and update",
             ],
-            0.95 if mismatch else 0.2,
-        ),
-        _cause(
-            "the advantage mean of exactly 0 is expected, not a cause",
-            "advantages are normalized over the batch, so their mean is 0 by construction; "
-            f"the spread (Adv_Std {n.get('adv_std')}) is what matters",
-            ["nothing to change for the mean"],
-            0.1,
-        ),
+            0.95,
+        )
     ]
 
 
@@ -450,7 +474,7 @@ _RULES: dict[str, Callable[[HealthEvent, _Config, list[HealthEvent]], list[Cause
     "physics_reset": _physics_reset,
     "physics_blowup": _physics_blowup,
     "ratio_explosion": _ratio_explosion,
-    "logp_mismatch": _ratio_explosion,
+    "logp_mismatch": _logp_mismatch,
     "kl_explosion": _ratio_explosion,
     "clip_fraction": _clip_fraction,
     "adv_zero_spread": _adv_zero_spread,

@@ -160,11 +160,14 @@ def _event_line(event: dict[str, Any]) -> str:
 
 def _evidence_lines(evidence: dict[str, Any]) -> list[str]:
     lines = ["## Evidence", ""]
+    if not any(evidence.values()):
+        return [*lines, "No update, reward or log row was recorded before it happened.", ""]
     stats = evidence.get("last_update_stats") or {}
     if stats:
         lines += ["Last update: " + ", ".join(f"{k} {_fmt(v)}" for k, v in stats.items()), ""]
     terms = evidence.get("reward_terms_at_last_step") or {}
     if terms:
+        lines += ["Reward terms at the last step, over the envs:", ""]
         lines += ["| reward term | mean | min | max | non-finite |", "|---|---|---|---|---|"]
         for name, s in terms.items():
             lines.append(

@@ -85,7 +85,8 @@ def _log_events(path: Path, cfg: HealthConfig, seen: set[tuple[str, int]]) -> li
         if kind in reported or (kind, iteration) in seen:
             return  # the first occurrence is the informative one
         reported.add(kind)
-        numbers = {k: row[k] for k in diagnosis.LOG_COLUMNS if k in row}
+        # Lower-cased, the log's columns are the update statistics the rules read.
+        numbers = {k.lower(): v for k, v in row.items() if not k.startswith("Env_Reward_")}
         events.append(
             HealthEvent(kind, family, f"log.txt: {message}", iteration, numbers=numbers)  # type: ignore[arg-type]
         )

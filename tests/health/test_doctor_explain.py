@@ -49,6 +49,7 @@ def test_doctor_names_a_ratio_explosion_in_a_log(tmp_path, capsys):
     assert causes[0] == "actor steps are far too large for the policy's std"
     assert "learning_rate from 0.001 to 0.0001" in report["causes"][0]["try"][0]
     assert any("mean of exactly 0 is expected" in c for c in causes)
+    assert "Imp_Ratio 4.8e+08" in report["first_problem"]["message"]
 
 
 def test_doctor_on_a_run_stopped_by_a_guard(tmp_path, capsys, health_kit):
