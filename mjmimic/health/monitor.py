@@ -92,6 +92,11 @@ class HealthMonitor:
             k: RunningMedian() for k in ("critic_loss", "grad_norm_critic", "grad_norm_actor")
         }
         self._snapshot: tuple[dict, dict] | None = None
+        # Warnings already recorded this iteration, by kind: a blow-up that lasts many
+        # steps is one finding per iteration (the count goes into its numbers).
+        self._seen: dict[str, HealthEvent] = {}
+        # Physics clock lag per env as of the last step; a reset shows as a jump.
+        self._clock_lag = np.zeros(env.num_envs)
         self._low, self._high = env.action_bounds()
         self._model_tensors = [*agent.model.parameters(), agent.obs_norm.mean, agent.obs_norm.var]
         self.history = None
@@ -106,6 +111,7 @@ class HealthMonitor:
     def start_iteration(self, iteration: int) -> None:
         self.iteration = iteration
         self.step = 0
+        self._seen = {}
         if self.cfg.enabled and "skip_update" in (self.cfg.on_nonfinite, self.cfg.on_learner):
             # Undoing an update needs the state before it; only paid for when asked for.
             self._snapshot = (
@@ -406,7 +412,8 @@ class HealthMonitor:
         # MuJoCo resets an env whose accelerations go NaN/huge and restarts its clock at 0:
         # the physics clock then lags the env's own clock.
         lag = self.env.time.numpy() - self.engine.raw_state()[:, 0]
-        reset = np.nonzero(lag > 0.5 * self.engine.sim_dt)[0].tolist()
+        reset = np.nonzero(lag - self._clock_lag > 0.5 * self.engine.sim_dt)[0].tolist()
+        self._clock_lag = lag
         fast = np.nonzero(speed > self.cfg.max_dof_vel)[0].tolist()
         where = {"iteration": self.iteration, "step": step}
         if reset:
@@ -589,9 +596,21 @@ class HealthMonitor:
             if phase == "update":
                 self.recoveries = 0
             return Verdict.OK
+        fresh = []
         for event in events:
+            seen = self._seen.get(event.kind)
+            if seen is not None and self._response(event) == "warn":
+                seen.numbers["repeats_this_iteration"] = (
+                    seen.numbers.get("repeats_this_iteration", 0) + 1
+                )
+                continue
+            self._seen[event.kind] = event
+            fresh.append(event)
             # A stop is reported once, by the error that ends the run.
             self._record(event, print_it=self._response(event) != "stop")
+        if not fresh:
+            return Verdict.OK
+        events = fresh
         worst = max(events, key=lambda e: _SEVERITY[self._response(e)])
         response = self._response(worst)
         if response == "warn":

@@ -37,8 +37,11 @@ def write_agent(path: Path, **overrides) -> Path:
     return path
 
 
-def make_trainer(out_dir: Path, iterations: int = 2, seed: int = 3, **agent) -> Trainer:
-    """A trainer for ``iterations`` iterations of a 4-env squat run writing to ``out_dir``."""
+def make_trainer(
+    out_dir: Path, iterations: int = 2, seed: int = 3, iters_per_output: int = 100, **agent
+) -> Trainer:
+    """A trainer for ``iterations`` iterations of a 4-env squat run writing to ``out_dir``
+    (test episodes and checkpoint every ``iters_per_output`` iterations and at the end)."""
     import random
 
     import numpy as np
@@ -56,7 +59,7 @@ def make_trainer(out_dir: Path, iterations: int = 2, seed: int = 3, **agent) -> 
         out_dir=out_dir,
         max_samples=iterations * NUM_ENVS * STEPS,
         max_minutes=None,
-        iters_per_output=100,
+        iters_per_output=iters_per_output,
         test_episodes=2,
         logger="txt",
         progress=False,

@@ -264,3 +264,43 @@ def test_rollback_without_checkpoint_stops(trainer_factory):
     patch_step(trainer.env, 0, lambda obs, reward, info: reward.fill_(math.nan))
     report = stop_with_diagnosis(trainer)
     assert any("no checkpoint.pt" in u for u in report["first_problem"]["upstream"])
+
+
+def test_huge_velocities_are_one_physics_warning_per_iteration(trainer_factory, capsys):
+    trainer = trainer_factory(iterations=1)
+    engine = trainer.env.engine
+    original = engine.step
+
+    def step(command):
+        original(command)
+        engine.raw_state()[0, engine._qvel.start + 6] = 5e3  # finite, but no joint does that
+        engine._refresh()
+
+    engine.step = step
+    trainer.train()  # on_physics: warn (default)
+    blowups = [e for e in trainer.health.events if e.kind == "physics_blowup"]
+    assert len(blowups) == 1 and blowups[0].env_ids == [0]
+    assert blowups[0].numbers["max_abs_qvel"] == 5e3
+    assert blowups[0].numbers["repeats_this_iteration"] == 7  # 8 steps, one finding
+    assert capsys.readouterr().err.count("physics blow-up") == 1
+
+
+def test_rollback_returns_to_the_checkpoint_and_goes_on(trainer_factory):
+    trainer = trainer_factory(iterations=3, iters_per_output=1, health={"on_nonfinite": "rollback"})
+    original, poisoned = trainer.env.step, []
+
+    def step(action):
+        obs, reward, done, info = original(action)
+        # Once, in the third iteration's rollout (after the checkpoint of iteration 2).
+        if trainer.iteration == 2 and trainer.agent.training and not poisoned:
+            poisoned.append(reward.fill_(math.nan))
+        return obs, reward, done, info
+
+    trainer.env.step = step
+    rollback, rollbacks = trainer.rollback, []
+    trainer.rollback = lambda: rollbacks.append(rollback())
+    trainer.train()
+    assert len(rollbacks) == 1
+    assert [(e.kind, e.iteration) for e in trainer.health.events] == [("nonfinite_reward", 2)]
+    assert trainer.iteration == 3
+    assert all(torch.isfinite(p).all() for p in trainer.agent.model.parameters())
