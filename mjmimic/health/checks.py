@@ -30,15 +30,6 @@ def bad_rows_and_dims(x: torch.Tensor) -> tuple[list[int], list[int]]:
     return rows, dims
 
 
-def first_bad_index(x: torch.Tensor) -> tuple[int, ...] | None:
-    """Index of the first non-finite element in row-major order (time-major buffers: the
-    earliest step first), or None."""
-    flat = torch.nonzero(~torch.isfinite(x.reshape(-1)))
-    if flat.numel() == 0:
-        return None
-    return tuple(int(i) for i in torch.unravel_index(flat[0, 0], x.shape))
-
-
 def dim_runs(dims: list[int]) -> str:
     """``[3, 4, 5, 9]`` -> ``"3-5, 9"``."""
     runs: list[str] = []

@@ -1,8 +1,9 @@
 """``mjmimic doctor RUN_DIR``: a diagnosis of a finished or crashed run from its files.
 
 Reads what a run leaves behind: ``config.yaml`` (the resolved settings), ``log.txt`` (one
-row per iteration), ``health_events.jsonl`` (what the guards found while it ran) and
-``checkpoint.pt``/``model.pt`` (the last weights and normalizer). The log is re-checked
+row per iteration), ``health_events.jsonl`` (what the guards found while it ran; else the
+first problem of an earlier ``diagnosis.json``) and ``checkpoint.pt``/``model.pt`` (the
+last weights and normalizer). The log is re-checked
 with the guards' thresholds, so runs trained without guards (or stopped by a kill) get
 the same report; the result is written as diagnosis.md/json beside them.
 """
@@ -34,6 +35,11 @@ def diagnose_run(run_dir: Path) -> dict[str, Any]:
     config = yaml.safe_load(config_file.read_text()) or {}
     thresholds = _thresholds(config)
     events = read_events(run_dir / EVENTS_FILE)
+    earlier = run_dir / diagnosis.JSON_FILE
+    if not events and earlier.is_file():
+        # A report written before health_events.jsonl existed (or after it was deleted).
+        first = json.loads(earlier.read_text()).get("first_problem")
+        events = [HealthEvent.from_dict(first)] if first else []
     events += _log_events(run_dir / "log.txt", thresholds, {(e.kind, e.iteration) for e in events})
     events += _checkpoint_events(run_dir)
     events.sort(key=lambda e: (e.iteration, e.step if e.step is not None else math.inf))

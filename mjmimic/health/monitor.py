@@ -25,6 +25,8 @@ import numpy as np
 import torch
 
 from mjmimic.agents.distributions import DiagGaussian
+from mjmimic.agents.ppo import PPOAgent
+from mjmimic.envs.deepmimic.env import DeepMimicEnv
 from mjmimic.envs.deepmimic.observations import observation_labels
 from mjmimic.health import diagnosis
 from mjmimic.health.checks import (
@@ -70,7 +72,14 @@ class Verdict(Enum):
 
 
 class HealthMonitor:
-    def __init__(self, cfg: HealthConfig, env, agent, out_dir: Path, run_config: dict[str, Any]):
+    def __init__(
+        self,
+        cfg: HealthConfig,
+        env: DeepMimicEnv,
+        agent: PPOAgent,
+        out_dir: Path,
+        run_config: dict[str, Any],
+    ):
         self.cfg = cfg
         self.env = env
         self.agent = agent
@@ -119,7 +128,7 @@ class HealthMonitor:
                 copy.deepcopy(self.agent.training_state_dict()),
             )
 
-    def after_act(self, obs, action) -> Verdict:
+    def after_act(self, obs: torch.Tensor, action: torch.Tensor) -> Verdict:
         """Before the env sees the action: the observation, the action and the value."""
         if not self.cfg.enabled:
             return Verdict.OK
@@ -129,7 +138,13 @@ class HealthMonitor:
             return Verdict.OK
         return self._respond([self._locate_act(obs, action, value)], "collect")
 
-    def after_step(self, action, next_obs, reward, info) -> Verdict:
+    def after_step(
+        self,
+        action: torch.Tensor,
+        next_obs: torch.Tensor,
+        reward: torch.Tensor,
+        info: dict[str, Any],
+    ) -> Verdict:
         """After ``env.step``: the physics state, the reward and the next observation."""
         if not self.cfg.enabled:
             return Verdict.OK
