@@ -54,7 +54,7 @@ def _nonfinite_obs(e: HealthEvent, c: _Config, events: list[HealthEvent]) -> lis
     labels = e.labels or ["?"]
     target = all(lb.startswith("tar") for lb in labels)
     reference_bad = [u for u in e.upstream if u.startswith("reference")]
-    physics_bad = [u for u in e.upstream if "nan" in u.lower() or "inf" in u.lower()]
+    physics_bad = [u for u in e.upstream if re.search(r"= -?(nan|inf)\b", u)]
     blowups = _earlier(events, e, "physics_blowup", "physics_reset")
     out = []
     if reference_bad or target:
@@ -71,6 +71,7 @@ def _nonfinite_obs(e: HealthEvent, c: _Config, events: list[HealthEvent]) -> lis
             )
         )
     if not target:
+        physics_to_blame = bool(physics_bad or blowups)
         out.append(
             _cause(
                 f"the simulation blew up before {labels[0]} was observed",
@@ -78,9 +79,25 @@ def _nonfinite_obs(e: HealthEvent, c: _Config, events: list[HealthEvent]) -> lis
                 + (f"; {physics_bad[0]}" if physics_bad else "")
                 + (f"; {len(blowups)} physics warning(s) came first" if blowups else ""),
                 _physics_tries(c),
-                0.8 if physics_bad or blowups else 0.5,
+                0.8 if physics_to_blame else 0.3,
             )
         )
+        if not physics_to_blame:
+            term = labels[0].split(".")[0].split("[")[0]
+            out.append(
+                _cause(
+                    f"the observation code produced {labels[0]} from a finite state",
+                    "the physics state of the env was finite at that step and no physics "
+                    "warning came before, so the NaN appeared while computing the "
+                    f"'{term}' term",
+                    [
+                        f"check the '{term}' term in envs/deepmimic/observations.py (or your "
+                        "own observation code) for a division by a zero length or a "
+                        "normalization of a zero vector",
+                    ],
+                    0.7,
+                )
+            )
     return out
 
 

@@ -67,6 +67,8 @@ def test_nan_in_an_observation_term_is_named(trainer_factory):
     assert first["labels"] == ["key_pos[left_hand].z"]
     assert first["env_ids"] == [2] and first["iteration"] == 0 and first["step"] == 3
     assert "key_pos[left_hand].z" in first["message"]
+    # The physics was finite: the observation code is blamed, not the simulation.
+    assert report["causes"][0]["cause"].startswith("the observation code produced key_pos")
 
 
 def test_nan_in_a_reward_term_is_named(trainer_factory):
