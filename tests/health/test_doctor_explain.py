@@ -140,3 +140,11 @@ def test_explain_unknown_key_is_one_line_with_did_you_mean(tmp_path, capsys, hea
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown key 'discont'" in err and "discount" in err
+
+
+def test_usage_lists_the_new_commands(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "\n  doctor  " in out and "\n  explain " in out
+    assert main(["doctor", "--help"]) == 0 and main(["explain", "--help"]) == 0
+    assert "usage: mjmimic doctor RUN_DIR" in capsys.readouterr().out
