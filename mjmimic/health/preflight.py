@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -16,6 +17,8 @@ import torch
 
 from mjmimic.envs.deepmimic.observations import observation_labels
 from mjmimic.health.checks import group_dims
+from mjmimic.motion.formats import read_motion
+from mjmimic.paths import expand_path
 
 Level = Literal["ok", "info", "warn", "error"]
 RANDOM_STEPS = 30
@@ -39,6 +42,7 @@ def preflight(env, agent) -> list[Finding]:
         *check_action_bounds(env),
         *check_pd_gains(env),
         *check_motions(env),
+        *check_motion_dofs(env),
         *check_random_steps(env, agent),
     ]
 
@@ -202,6 +206,37 @@ def check_motions(env) -> list[Finding]:
             )
         )
     return out
+
+
+def check_motion_dofs(env) -> list[Finding]:
+    """The clip's own DoF count and names against the robot's (single-file motions; the
+    clips of a dataset YAML are aligned the same way when loaded)."""
+    path = Path(expand_path(env.cfg.motion_file))
+    if path.suffix.lower() in (".yaml", ".yml") or not path.is_file():
+        return []
+    robot = env.robot
+    motion = read_motion(path, robot)
+    if motion.joint_names is None:
+        return [
+            Finding(
+                "ok",
+                "motion DoFs",
+                f"{path.name}: {motion.num_dofs} unnamed DoFs = the robot's {robot.num_dofs}, "
+                "taken in robot order",
+            )
+        ]
+    missing = [d for d in robot.dof_names if d not in motion.joint_names]
+    text = f"{path.name}: {motion.num_dofs} named DoFs for a {robot.num_dofs}-DoF robot"
+    if not missing:
+        return [Finding("ok", "motion DoFs", text)]
+    return [
+        Finding(
+            "info",
+            "motion DoFs",
+            f"{text}; {len(missing)} robot DoF(s) not in the clip are held at their "
+            f"env.motion_fill_missing_joints values: {', '.join(missing[: _MAX_LISTED * 2])}",
+        )
+    ]
 
 
 def check_random_steps(env, agent, steps: int = RANDOM_STEPS) -> list[Finding]:

@@ -96,6 +96,7 @@ def test_preflight_flags_slow_physics_and_a_dead_reward_term(tmp_path, capsys, h
     assert "[warn ] rates: physics at 60 Hz" in out
     assert "term(s) key_pos are ~0" in out
     assert "[ok   ] PD gains: kp" in out
+    assert "[ok   ] motion DoFs: humanoid_squat.npz: 28 named DoFs for a 28-DoF robot" in out
     assert "pre-flight: warnings" in out.splitlines()[-1]
 
 

@@ -306,3 +306,24 @@ def test_rollback_returns_to_the_checkpoint_and_goes_on(trainer_factory):
     assert [(e.kind, e.iteration) for e in trainer.health.events] == [("nonfinite_reward", 2)]
     assert trainer.iteration == 3
     assert all(torch.isfinite(p).all() for p in trainer.agent.model.parameters())
+
+
+def test_critic_loss_explosion_is_judged_against_its_running_scale(trainer_factory):
+    from mjmimic.health.causes import rank
+    from mjmimic.health.monitor import Verdict
+
+    trainer = trainer_factory(iterations=1)
+    trainer.train()  # a real rollout for the checks that read the buffer
+    health = trainer.health
+    calm = {"critic_loss": 1.0, "grad_norm_critic": 2.0, "grad_norm_actor": 3.0}
+    calm |= {"imp_ratio": 1.0, "approx_kl": 0.01, "clip_frac": 0.1, "adv_mean": 0.0}
+    calm |= {"adv_std": 1.0}
+    for iteration in range(1, 7):
+        health.start_iteration(iteration)
+        assert health.after_update(calm) is Verdict.OK
+    assert health.events == []
+    health.start_iteration(7)
+    assert health.after_update({**calm, "critic_loss": 500.0}) is Verdict.OK  # warn
+    (spike,) = health.events
+    assert spike.kind == "critic_loss_spike" and spike.numbers["median"] == 1.0
+    assert "value_clip" in " ".join(rank(spike, trainer.run_config, health.events)[0]["try"])
