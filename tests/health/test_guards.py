@@ -327,3 +327,18 @@ def test_critic_loss_explosion_is_judged_against_its_running_scale(trainer_facto
     (spike,) = health.events
     assert spike.kind == "critic_loss_spike" and spike.numbers["median"] == 1.0
     assert "value_clip" in " ".join(rank(spike, trainer.run_config, health.events)[0]["try"])
+
+
+def test_guards_do_not_change_a_healthy_run(trainer_factory):
+    """Same seed with guards on and off: the same numbers in every learning column."""
+    from mjmimic.logging.table_log import read_table
+
+    logs = []
+    for name, enabled in (("on", True), ("off", False)):
+        trainer = trainer_factory(name, iterations=2, health={"enabled": enabled})
+        trainer.train()
+        logs.append(read_table(trainer.settings.out_dir / "log.txt"))
+    timing = {"Wall_Time", "Samples_Per_Sec", "Collect_Fraction"}
+    for key in logs[0]:
+        if key not in timing:
+            np.testing.assert_array_equal(logs[0][key], logs[1][key], err_msg=key)
