@@ -436,7 +436,7 @@ def _std_collapse(e: HealthEvent, c: _Config, events: list[HealthEvent]) -> list
 
 _CRASH_PATTERNS = [
     (r"std >= 0", _nonpositive_std),
-    (r"nan|inf", _nonfinite_update),
+    (r"\b(nan|inf)\b", _nonfinite_update),
 ]
 
 
