@@ -7,6 +7,7 @@ term, the physics state) and check what the health guards say about it.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -82,10 +83,13 @@ def trainer_factory(tmp_path):
         trainer.env.engine.close()
 
 
+# Taken at import: several conftest.py files share the module name "conftest", so
+# sys.modules["conftest"] may be another directory's by the time a fixture runs.
+_THIS_MODULE = sys.modules[__name__]
+
+
 @pytest.fixture(scope="session")
 def health_kit():
     """This module (``health_kit.make_trainer``, ``health_kit.ENGINE``...): test modules do
-    not import ``conftest`` (several conftest.py files share that module name)."""
-    import sys
-
-    return sys.modules[__name__]
+    not import ``conftest``."""
+    return _THIS_MODULE
