@@ -174,10 +174,15 @@ def snapshot(directory: Path) -> dict[str, bytes]:
     }
 
 
+# Taken at import: several conftest.py files share the module name "conftest", so
+# sys.modules["conftest"] may be another directory's by the time a fixture runs.
+_THIS_MODULE = sys.modules[__name__]
+
+
 @pytest.fixture(scope="session")
 def kit():
     """This module: ``kit.train_argv(...)``, ``kit.read_log(...)``, ``kit.SQUAT_ENV``..."""
-    return sys.modules[__name__]
+    return _THIS_MODULE
 
 
 @pytest.fixture(scope="session")
