@@ -13,6 +13,7 @@ from typing import Literal
 
 from mjmimic.agents.distributions import LOG_STD_MAX, LOG_STD_MIN
 from mjmimic.errors import ConfigError
+from mjmimic.health.config import HealthConfig
 
 # MimicKit's network names -> hidden layer sizes (what its builders actually create).
 NET_LAYER_SIZES: dict[str, list[int]] = {
@@ -233,8 +234,14 @@ class PPOConfig:
         },
     )
 
+    health: HealthConfig = field(
+        default_factory=HealthConfig,
+        metadata={"help": "training guards: NaN/blow-up checks and what to do on a hit"},
+    )
+
     def validate(self, device: str = "cpu") -> None:
         """Raise ConfigError for values that cannot work (device: where training runs)."""
+        self.health.validate()
         resolve_layer_sizes(self.model.actor_net, "actor_net")
         resolve_layer_sizes(self.model.critic_net, "critic_net")
         lo, hi = math.exp(LOG_STD_MIN), math.exp(LOG_STD_MAX)

@@ -89,6 +89,11 @@ class RunningNormalizer(nn.Module):
             self.var.copy_(var)
             self.count.fill_(n)
             self._frozen = self.max_samples is not None and n >= self.max_samples
+        self.discard()
+
+    @torch.no_grad()
+    def discard(self) -> None:
+        """Forget the recorded batches without merging them (a rollout that is thrown away)."""
         self._new_sum.zero_()
         self._new_sum_sq.zero_()
         self._new_count = 0

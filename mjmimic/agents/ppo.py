@@ -155,6 +155,12 @@ class PPOAgent:
         self.iteration += 1
         return stats
 
+    def discard_rollout(self) -> None:
+        """Throw the current rollout away, unused: buffer emptied, observations recorded for
+        the normalizer forgotten (the health guards' skip_update and rollback)."""
+        self.buffer.reset()
+        self.obs_norm.discard()
+
     def _next_values(self) -> torch.Tensor:
         """V(next_obs[t]) for every step (FAIL/SUCC rows are zeroed later by the returns)."""
         buf = self.buffer

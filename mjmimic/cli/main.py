@@ -6,6 +6,8 @@
     mjmimic export output/ -o policy.onnx
     mjmimic sim2sim policy.onnx --robot robot.xml
     mjmimic motion check clip.npz --robot g1.xml
+    mjmimic doctor output/                 # why did this run fail?
+    mjmimic explain --arg_file args/x.txt  # every setting, its value and its origin
     python -m mjmimic --arg_file args/x.txt --mode test    # MimicKit's form
 
 User errors (``MjmimicError``) print one line, ``mjmimic: error: ...``, and exit with 2.
@@ -28,13 +30,15 @@ commands:
   sim2sim policy.onnx --robot MJCF [--motion CLIP] [--seconds S] [--video out.mp4]:
           run the ONNX alone in a fresh MuJoCo simulation; falls and tracking errors
   motion  motion clips: info, convert, trim, resample, set-loop, check, render
+  doctor  diagnose a run directory (diagnosis.md), or pre-flight an --arg_file
+  explain every resolved setting of an --arg_file: value, origin, meaning, range
 
 'mjmimic COMMAND --help' lists a command's flags. Without a command, MimicKit's
 '--mode train|test' picks one."""
 
 
 def _dispatch(argv: list[str]) -> int:
-    from mjmimic.cli import deploy, motion, plot, train_test
+    from mjmimic.cli import deploy, doctor, explain, motion, plot, train_test
 
     commands = {
         "train": train_test.train,
@@ -43,6 +47,8 @@ def _dispatch(argv: list[str]) -> int:
         "export": deploy.export,
         "sim2sim": deploy.sim2sim,
         "motion": motion.main,
+        "doctor": doctor.main,
+        "explain": explain.main,
     }
     specs = {"train": train_test.TRAIN_SPEC, "test": train_test.TEST_SPEC}
     if not argv or argv[0] in ("-h", "--help", "help"):

@@ -92,7 +92,7 @@ def _set_threads(args: ResolvedArgs) -> int:
     return threads
 
 
-def _run_from_args(args: ResolvedArgs, threads: int) -> RunConfig:
+def run_from_args(args: ResolvedArgs, threads: int) -> RunConfig:
     if args.env_config is None or args.agent_config is None:
         missing = [f"--{k}" for k in ("env_config", "agent_config") if getattr(args, k) is None]
         raise ConfigError(f"{' and '.join(missing)} required (or --arg_file with them)")
@@ -127,7 +127,7 @@ def train(tokens: list[str]) -> int:
                 f"--out_dir {out_dir} already holds a run; continue it with --resume {out_dir} "
                 "or choose another --out_dir"
             )
-        run = _run_from_args(args, threads)
+        run = run_from_args(args, threads)
     _seed_everything(run.seed)
     # Everything that can fail on user input (robot, motions, configs) fails here,
     # before anything is written.
@@ -178,7 +178,7 @@ def test(tokens: list[str]) -> int:
         raise ConfigError("--model_file required: the model.pt to evaluate")
     model = checkpoint.load(args.model_file, checkpoint.MODEL_FORMAT)
     if args.env_config is not None or args.agent_config is not None:
-        run = _run_from_args(args, threads)
+        run = run_from_args(args, threads)
     else:
         run = RunConfig.from_dict(model["config"], f"{args.model_file} (saved config)")
         run.engine.num_threads = threads

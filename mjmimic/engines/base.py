@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+import numpy as np
 import torch
 
 from mjmimic.engines.actuation import PDTable
@@ -68,6 +69,17 @@ class Engine(ABC):
         dof_vel: torch.Tensor,
     ) -> None:
         """Teleport the envs in ``env_ids`` to the given state (velocities in world frame)."""
+
+    # ------------------------------------------------------------ raw backend state
+    @abstractmethod
+    def physics_state(self) -> tuple[np.ndarray, np.ndarray]:
+        """(qpos (N, nq), qvel (N, nv)) in the backend's own layout (float64 for MuJoCo):
+        health checks, video replay."""
+
+    @abstractmethod
+    def raw_state(self) -> np.ndarray:
+        """(N, nstate) full backend state rows, column 0 the physics time: the health
+        guards read the clock (a MuJoCo reset restarts it) and keep rows for replay."""
 
     # ------------------------------------------------------------ derived body state
     def _invalidate_body_cache(self) -> None:

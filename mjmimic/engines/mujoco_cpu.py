@@ -141,5 +141,10 @@ class MujocoCpuEngine(Engine):
         """(qpos (N, nq), qvel (N, nv)) in float64, MuJoCo layout (health checks, replay)."""
         return self._state[:, self._qpos], self._state[:, self._qvel]
 
+    def raw_state(self) -> np.ndarray:
+        """The (N, nstate) MuJoCo ``mjSTATE_FULLPHYSICS`` rows, a view (column 0 is the
+        physics time). Health checks read it; ``mj_setState`` replays a row."""
+        return self._state
+
     def close(self) -> None:
         self._rollout.close()

@@ -166,6 +166,14 @@ class MotionLib:
         """LongTensor of ``LOOP_CLAMP`` (0) / ``LOOP_WRAP`` (1), MimicKit's codes."""
         return self._wrap[clip_ids].long()
 
+    def clip_fps(self, clip_ids: torch.Tensor) -> torch.Tensor:
+        return self._fps[clip_ids]
+
+    @property
+    def dof_pos_frames(self) -> torch.Tensor:
+        """Every frame's DoF positions, all clips concatenated, (frames, D)."""
+        return self._dof
+
     def clip_num_frames(self, clip_ids: torch.Tensor) -> torch.Tensor:
         return self._count[clip_ids]
 

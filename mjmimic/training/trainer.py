@@ -4,6 +4,11 @@ Every ``iters_per_output`` iterations (and at the end) it runs test episodes, wr
 ``model.pt`` and ``checkpoint.pt``, then resets all envs. Resetting right after the
 checkpoint (which stores the RNG states) is what makes ``--resume`` continue exactly as
 an uninterrupted run would: the env state after a checkpoint is a function of the RNG.
+
+The health monitor (``mjmimic/health``) watches every step and update through three
+hooks; it may ask to skip an iteration or roll back to the last checkpoint, stop the run
+with a diagnosis, or, when something crashes, write the diagnosis before the error
+propagates.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 
 import torch
 
+from mjmimic.health.monitor import HealthMonitor, Verdict
 from mjmimic.logging.progress import ProgressLine
 from mjmimic.logging.table_log import TableLog
 from mjmimic.training import checkpoint
@@ -45,6 +51,7 @@ class Trainer:
         self.samples = 0
         self.wall_time = 0.0  # seconds of training, summed over resumed sessions
         self.last_test: dict[str, float] = {}
+        self.health = HealthMonitor(agent.cfg.health, env, agent, settings.out_dir, run_config)
 
     # -------------------------------------------------------------------- persistence
     def model_payload(self) -> dict[str, Any]:
@@ -84,6 +91,17 @@ class Trainer:
         self.last_test = state["last_test"]
         checkpoint.restore_rng(state["rng"])
 
+    def rollback(self) -> None:
+        """Back to the last checkpoint's weights, optimizers and counters, keeping the
+        current RNG state: replaying the stored one would replay the failure."""
+        state = checkpoint.load(
+            self.settings.out_dir / "checkpoint.pt", checkpoint.CHECKPOINT_FORMAT
+        )
+        self.agent.load_model_state_dict(state["model"])
+        self.agent.load_training_state_dict(state["training"])
+        self.iteration = state["iteration"]
+        self.samples = state["samples"]
+
     # ---------------------------------------------------------------------- the loop
     def train(self) -> None:
         s = self.settings
@@ -100,13 +118,22 @@ class Trainer:
         tracker = EpisodeTracker(env.num_envs)
         obs = env.reset()
         steps_per_iter = agent.cfg.steps_per_iter
+        health = self.health
         try:
             while self.samples < s.max_samples:
                 start = time.perf_counter()
+                health.start_iteration(self.iteration)
                 term_sums: dict[str, torch.Tensor] = {}
+                verdict = Verdict.OK
                 for _ in range(steps_per_iter):
                     action = agent.act(obs)
+                    verdict = health.after_act(obs, action)
+                    if verdict is not Verdict.OK:
+                        break
                     next_obs, reward, done, info = env.step(action)
+                    verdict = health.after_step(action, next_obs, reward, info)
+                    if verdict is not Verdict.OK:
+                        break
                     agent.record_step(next_obs, reward, done)
                     tracker.step(reward, done)
                     for k, v in info["reward_terms"].items():
@@ -116,7 +143,14 @@ class Trainer:
                     if done_ids.numel():
                         obs = env.reset(done_ids)
                 collect_time = time.perf_counter() - start
-                stats = agent.update()
+                if verdict is Verdict.OK:
+                    verdict = health.before_update()
+                if verdict is Verdict.OK:
+                    stats = agent.update()
+                    verdict = health.after_update(stats)
+                if verdict is not Verdict.OK:
+                    obs = self._recover(verdict)
+                    continue
                 self.iteration += 1
                 self.samples += steps_per_iter * env.num_envs
                 iter_time = time.perf_counter() - start
@@ -153,6 +187,9 @@ class Trainer:
                     obs = env.reset()
                 if last:
                     break
+        except Exception as exc:
+            health.on_crash(exc)
+            raise
         finally:
             for log in logs:
                 log.close()
@@ -160,6 +197,13 @@ class Trainer:
                 tb.close()
             if progress is not None:
                 progress.finish()
+
+    def _recover(self, verdict: Verdict) -> torch.Tensor:
+        """Drop this iteration (and with ROLLBACK return to the checkpoint); fresh episodes."""
+        if verdict is Verdict.ROLLBACK:
+            self.rollback()
+        self.agent.discard_rollout()
+        return self.env.reset()
 
     def _log_row(
         self, stats, tracker, term_sums, steps, collect_time, iter_time, test

@@ -174,10 +174,15 @@ def snapshot(directory: Path) -> dict[str, bytes]:
     }
 
 
+# Taken at import: several conftest.py files share the module name "conftest", so
+# sys.modules["conftest"] may be another directory's by the time a fixture runs.
+_THIS_MODULE = sys.modules[__name__]
+
+
 @pytest.fixture(scope="session")
 def kit():
     """This module: ``kit.train_argv(...)``, ``kit.read_log(...)``, ``kit.SQUAT_ENV``..."""
-    return _THIS
+    return _THIS_MODULE
 
 
 @pytest.fixture(scope="session")
@@ -209,8 +214,3 @@ def run_copy(smoke_run, tmp_path) -> Path:
     dest = tmp_path / "run_copy"
     shutil.copytree(smoke_run.out_dir, dest)
     return dest
-
-
-# Taken at import: several test folders have a module named ``conftest``, and whichever
-# pytest imported last owns ``sys.modules["conftest"]``.
-_THIS = sys.modules[__name__]

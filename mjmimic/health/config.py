@@ -1,0 +1,133 @@
+"""The ``health:`` section of an agent YAML: which guards run and what they do on a hit.
+
+Three families of findings, each with its own response:
+
+* non-finite values (NaN/inf in observations, rewards, actions, values, losses, gradients,
+  parameters, normalizer, physics state) and a non-positive action std: ``on_nonfinite``;
+* physics blow-ups (huge joint velocities, MuJoCo resetting an unstable env): ``on_physics``;
+* learner anomalies (importance ratio, KL, clip fraction, advantage spread, loss and
+  gradient spikes, near-constant observation dims, collapsing action std): ``on_learner``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from mjmimic.errors import ConfigError
+
+Response = Literal["warn", "skip_update", "rollback", "stop"]
+
+_RESPONSE_HELP = (
+    "warn: log it and go on; skip_update: drop this iteration's rollout/update; rollback: "
+    "reload the last checkpoint.pt (weights, optimizer, counters) and go on; stop: write "
+    "diagnosis.md/json and stop with an error"
+)
+
+
+@dataclass
+class HealthConfig:
+    enabled: bool = field(
+        default=True,
+        metadata={"help": "run the training guards (cost: a few reductions per tensor per step)"},
+    )
+    on_nonfinite: Response = field(
+        default="stop", metadata={"help": "response to NaN/inf anywhere. " + _RESPONSE_HELP}
+    )
+    on_physics: Response = field(
+        default="warn",
+        metadata={"help": "response to huge velocities or MuJoCo resetting an unstable env"},
+    )
+    on_learner: Response = field(
+        default="warn",
+        metadata={"help": "response to PPO anomalies (ratio, KL, clip fraction, spikes, ...)"},
+    )
+    max_dof_vel: float = field(
+        default=1000.0,
+        metadata={
+            "help": "|qvel| above this (rad/s or m/s) is a physics blow-up",
+            "range": "200-2000",
+        },
+    )
+    max_importance_ratio: float = field(
+        default=10.0,
+        metadata={"help": "mean PPO importance ratio above this is an explosion", "range": "3-100"},
+    )
+    max_kl: float = field(
+        default=1.0,
+        metadata={
+            "help": "approximate KL(old || new) above this is an explosion",
+            "range": "0.1-5",
+        },
+    )
+    max_clip_fraction: float = field(
+        default=0.9,
+        metadata={
+            "help": "fraction of clipped ratios above this: the policy left the trust region"
+        },
+    )
+    min_adv_std: float = field(
+        default=1e-6,
+        metadata={"help": "advantage std below this: no learning signal", "range": "1e-8-1e-4"},
+    )
+    spike_factor: float = field(
+        default=100.0,
+        metadata={
+            "help": "critic loss or grad norm above this times its running median is a spike",
+            "range": "20-1000",
+        },
+    )
+    spike_warmup: int = field(
+        default=5, metadata={"help": "iterations of history before spikes are judged"}
+    )
+    min_obs_std: float = field(
+        default=1e-6,
+        metadata={
+            "help": "observation dims whose running std is below this (but not exactly "
+            "constant) are reported: float noise, divided by the normalizer's 1e-4 std "
+            "floor, is all the policy sees of them",
+            "range": "1e-7-1e-5",
+        },
+    )
+    min_action_std: float = field(
+        default=2e-4,
+        metadata={"help": "policy std below this has collapsed (the floor is 1e-4)"},
+    )
+    physics_history: int = field(
+        default=8,
+        metadata={
+            "help": "control steps of physics state kept in memory, saved for the offending "
+            "envs when something breaks (physics_history.npz); 0 = off",
+            "range": "0-64",
+        },
+    )
+    max_recoveries: int = field(
+        default=3,
+        metadata={"help": "skip_update/rollback recoveries in a row before the run stops"},
+    )
+    warn_every: int = field(
+        default=50,
+        metadata={"help": "print a repeated warning at most once per this many iterations"},
+    )
+
+    def validate(self) -> None:
+        positive = {
+            "max_dof_vel": self.max_dof_vel,
+            "max_importance_ratio": self.max_importance_ratio,
+            "max_kl": self.max_kl,
+            "spike_factor": self.spike_factor,
+            "warn_every": self.warn_every,
+        }
+        for key, value in positive.items():
+            if not value > 0:
+                raise ConfigError(f"health.{key} must be > 0, got {value}")
+        if not 0 < self.max_clip_fraction <= 1:
+            raise ConfigError(
+                f"health.max_clip_fraction must be in (0, 1], got {self.max_clip_fraction}"
+            )
+        for key in ("min_adv_std", "min_obs_std", "min_action_std"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"health.{key} must be >= 0, got {getattr(self, key)}")
+        for key in ("spike_warmup", "physics_history", "max_recoveries"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"health.{key} must be >= 0, got {getattr(self, key)}")

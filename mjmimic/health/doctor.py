@@ -1,0 +1,159 @@
+"""``mjmimic doctor RUN_DIR``: a diagnosis of a finished or crashed run from its files.
+
+Reads what a run leaves behind: ``config.yaml`` (the resolved settings), ``log.txt`` (one
+row per iteration), ``health_events.jsonl`` (what the guards found while it ran; else the
+first problem of an earlier ``diagnosis.json``) and ``checkpoint.pt``/``model.pt`` (the
+last weights and normalizer). The log is re-checked
+with the guards' thresholds, so runs trained without guards (or stopped by a kill) get
+the same report; the result is written as diagnosis.md/json beside them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from mjmimic.errors import MjmimicError
+from mjmimic.health import diagnosis
+from mjmimic.health.checks import RunningMedian
+from mjmimic.health.config import HealthConfig
+from mjmimic.health.events import HealthEvent
+from mjmimic.health.monitor import EVENTS_FILE
+from mjmimic.logging.table_log import read_table
+
+
+def diagnose_run(run_dir: Path) -> dict[str, Any]:
+    """Build and write the report for ``run_dir``; returns it."""
+    config_file = run_dir / "config.yaml"
+    if not config_file.is_file():
+        raise MjmimicError(f"{run_dir}: no config.yaml there; give the --out_dir of a run")
+    config = yaml.safe_load(config_file.read_text()) or {}
+    thresholds = _thresholds(config)
+    events = read_events(run_dir / EVENTS_FILE)
+    earlier = run_dir / diagnosis.JSON_FILE
+    if not events and earlier.is_file():
+        # A report written before health_events.jsonl existed (or after it was deleted).
+        first = json.loads(earlier.read_text()).get("first_problem")
+        events = [HealthEvent.from_dict(first)] if first else []
+    events += _log_events(run_dir / "log.txt", thresholds, {(e.kind, e.iteration) for e in events})
+    events += _checkpoint_events(run_dir)
+    events.sort(key=lambda e: (e.iteration, e.step if e.step is not None else math.inf))
+    serious = [e for e in events if e.family in ("nonfinite", "crash")]
+    trigger = serious[0] if serious else None
+    context = {"source": "mjmimic doctor (from the files the run left)"}
+    stats = _last_stats(run_dir / "log.txt")
+    if stats:
+        context["last_stats"] = stats
+    history = run_dir / "physics_history.npz"
+    if history.is_file():
+        context["physics_history"] = str(history)
+    report = diagnosis.build(run_dir, config, events, trigger, context)
+    if trigger is None:
+        report["status"] = "no fatal problem found" + (
+            f" ({len(events)} warning(s))" if events else ""
+        )
+    diagnosis.write(run_dir, report)
+    return report
+
+
+def read_events(path: Path) -> list[HealthEvent]:
+    if not path.is_file():
+        return []
+    return [
+        HealthEvent.from_dict(json.loads(line)) for line in path.read_text().splitlines() if line
+    ]
+
+
+def _thresholds(config: dict[str, Any]) -> HealthConfig:
+    saved = (config.get("agent") or {}).get("health") or {}
+    known = {k: v for k, v in saved.items() if k in HealthConfig.__dataclass_fields__}
+    return HealthConfig(**known)
+
+
+def _log_events(path: Path, cfg: HealthConfig, seen: set[tuple[str, int]]) -> list[HealthEvent]:
+    """The guards' per-iteration checks replayed on log.txt (iteration = row's Iteration - 1,
+    the number of updates completed before it, as the guards count)."""
+    if not path.is_file():
+        return []
+    table = read_table(path)
+    rows = [dict(zip(table, values, strict=True)) for values in zip(*table.values(), strict=True)]
+    events: list[HealthEvent] = []
+    scale = RunningMedian()
+    reported: set[str] = set()
+
+    def add(kind: str, family: str, row: dict[str, float], message: str) -> None:
+        iteration = int(row.get("Iteration", 0)) - 1
+        if kind in reported or (kind, iteration) in seen:
+            return  # the first occurrence is the informative one
+        reported.add(kind)
+        # Lower-cased, the log's columns are the update statistics the rules read.
+        numbers = {k.lower(): v for k, v in row.items() if not k.startswith("Env_Reward_")}
+        events.append(
+            HealthEvent(kind, family, f"log.txt: {message}", iteration, numbers=numbers)  # type: ignore[arg-type]
+        )
+
+    for row in rows:
+        losses = {k: row[k] for k in ("Critic_Loss", "Actor_Loss") if k in row}
+        bad = [k for k, v in losses.items() if not math.isfinite(v)]
+        if bad:
+            add("nonfinite_update", "nonfinite", row, f"{', '.join(bad)} = nan")
+        if row.get("Imp_Ratio", 1.0) > cfg.max_importance_ratio:
+            add("ratio_explosion", "learner", row, f"Imp_Ratio {row['Imp_Ratio']:.3g}")
+        elif row.get("Approx_Kl", 0.0) > cfg.max_kl:
+            add("kl_explosion", "learner", row, f"Approx_Kl {row['Approx_Kl']:.3g}")
+        if row.get("Adv_Std", 1.0) < cfg.min_adv_std:
+            add("adv_zero_spread", "learner", row, f"Adv_Std {row['Adv_Std']:.3g}")
+        loss = row.get("Critic_Loss", math.nan)
+        if len(scale) >= cfg.spike_warmup and loss > cfg.spike_factor * max(scale.median(), 1e-12):
+            add(
+                "critic_loss_spike",
+                "learner",
+                row,
+                f"Critic_Loss {loss:.3g} vs median {scale.median():.3g}",
+            )
+        scale.add(loss)
+    return events
+
+
+def _last_stats(path: Path) -> dict[str, float]:
+    tail = diagnosis.log_tail(path, rows=1)
+    return {k: v[-1] for k, v in tail.items()}
+
+
+def _checkpoint_events(run_dir: Path) -> list[HealthEvent]:
+    """Non-finite weights or a negative normalizer variance in the saved model."""
+    for name in ("checkpoint.pt", "model.pt"):
+        path = run_dir / name
+        if not path.is_file():
+            continue
+        try:
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # a truncated file is a finding, not a crash of doctor
+            return [HealthEvent("crash", "crash", f"{name} unreadable: {exc}", 0)]
+        model = saved.get("model", {})
+        bad = [
+            f"{key}: {int((~torch.isfinite(t)).sum())} of {t.numel()} values non-finite"
+            for key, t in model.items()
+            if t.is_floating_point() and not torch.isfinite(t).all()
+        ]
+        var = model.get("obs_norm.var")
+        if var is not None and (var < 0).any():
+            bad.append(f"obs_norm.var: {int((var < 0).sum())} negative entries")
+        if not bad:
+            return []
+        return [
+            HealthEvent(
+                "nonfinite_param",
+                "nonfinite",
+                f"{name} (iteration {saved.get('iteration')}) holds non-finite weights",
+                int(saved.get("iteration", 0)),
+                tensor=bad[0].split(":")[0],
+                upstream=bad,
+            )
+        ]
+    return []

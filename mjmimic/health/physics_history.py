@@ -1,0 +1,70 @@
+"""A ring buffer of the last few control steps of MuJoCo state, for replaying a blow-up.
+
+Every step the monitor copies the engine's full physics state rows (MuJoCo's
+``mjSTATE_FULLPHYSICS`` vectors) after the step, with the command that led there; when
+something breaks, the rows of the offending envs are saved to ``physics_history.npz``.
+``replay`` starts a MuJoCo model from the oldest saved state and applies the later
+commands, so a blow-up can be reproduced in a viewer or a debugger without re-running
+training.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mujoco
+import numpy as np
+
+
+class PhysicsHistory:
+    def __init__(self, capacity: int, num_envs: int, state_size: int, action_dim: int):
+        self.capacity = capacity
+        self.states = np.zeros((capacity, num_envs, state_size))
+        self.commands = np.zeros((capacity, num_envs, action_dim), dtype=np.float32)
+        self.count = 0  # steps pushed so far (the newest is at (count - 1) % capacity)
+
+    def push(self, state: np.ndarray, command: np.ndarray) -> None:
+        """``state``: rows after this step; ``command``: the (clipped) command that led there."""
+        slot = self.count % self.capacity
+        np.copyto(self.states[slot], state)
+        np.copyto(self.commands[slot], command)
+        self.count += 1
+
+    def save(self, path: Path, env_ids: list[int], **meta: float | int | str) -> Path:
+        """The kept steps of ``env_ids``, oldest first: ``state`` (K, E, nstate) and
+        ``command`` (K, E, action_dim); ``meta`` is stored alongside (iteration, dt...)."""
+        kept = min(self.count, self.capacity)
+        order = [(self.count - kept + i) % self.capacity for i in range(kept)]
+        ids = np.asarray(env_ids, dtype=np.int64)
+        np.savez_compressed(
+            path,
+            state=self.states[order][:, ids],
+            command=self.commands[order][:, ids],
+            env_ids=ids,
+            **{k: np.asarray(v) for k, v in meta.items()},
+        )
+        return path
+
+
+def replay(
+    model: mujoco.MjModel, path: Path, env_index: int = 0, num_substeps: int = 1
+) -> np.ndarray:
+    """Re-simulate saved env ``env_index`` from its oldest state with the later commands.
+
+    ``model`` must be the scene the run simulated (``engine.model``). Returns the full
+    physics state after each replayed control step, (K - 1, nstate), to compare with
+    ``state[1:]`` of the file.
+    """
+    saved = np.load(path)
+    data = mujoco.MjData(model)
+    full = mujoco.mjtState.mjSTATE_FULLPHYSICS
+    mujoco.mj_setState(model, data, saved["state"][0, env_index], full)
+    out = []
+    for command in saved["command"][1:, env_index]:
+        data.ctrl[:] = command
+        for _ in range(num_substeps):
+            mujoco.mj_step(model, data)
+        row = np.empty(mujoco.mj_stateSize(model, full))
+        mujoco.mj_getState(model, data, row, full)
+        out.append(row)
+    return np.asarray(out)
