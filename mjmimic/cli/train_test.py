@@ -15,7 +15,12 @@ from mjmimic.engines.mujoco_cpu import available_cores
 from mjmimic.errors import ConfigError
 from mjmimic.training import checkpoint
 from mjmimic.training.evaluation import evaluate
-from mjmimic.training.setup import RunConfig, build_env_and_agent, check_devices
+from mjmimic.training.setup import (
+    RunConfig,
+    build_env_and_agent,
+    build_test_env,
+    check_devices,
+)
 from mjmimic.training.trainer import RunSettings, Trainer
 
 _COMMON = [
@@ -151,7 +156,8 @@ def train(tokens: list[str]) -> int:
         logger=args.logger,
         save_int_models=args.save_int_models,
     )
-    trainer = Trainer(env, agent, settings, run.to_dict())
+    test_env = build_test_env(run, env, test_episodes)
+    trainer = Trainer(env, agent, settings, run.to_dict(), test_env=test_env)
     if args.resume is not None:
         trainer.restore(out_dir / "checkpoint.pt")
     print(

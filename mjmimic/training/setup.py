@@ -132,6 +132,15 @@ def build_env_and_agent(run: RunConfig, num_envs: int | None = None):
     return env, agent
 
 
+def build_test_env(run: RunConfig, train_env: DeepMimicEnv, test_episodes: int) -> DeepMimicEnv:
+    """The env a training run evaluates on: one env per test episode (at most the training
+    env's count), sharing the training env's clips. Test episodes run to their end, so
+    stepping all training envs for them would cost up to a full episode of the whole
+    batch; ``test_episodes`` envs give the same statistics for a fraction of that."""
+    n = max(1, min(train_env.num_envs, test_episodes))
+    return DeepMimicEnv(run.env, run.engine, n, device="cpu", motion_lib=train_env.motion_lib)
+
+
 def check_devices(devices: list[str]) -> str:
     """The torch device for a ``--devices`` list. This version runs one process on the CPU."""
     if len(devices) != 1:

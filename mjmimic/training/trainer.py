@@ -42,8 +42,11 @@ class RunSettings:
 
 
 class Trainer:
-    def __init__(self, env, agent, settings: RunSettings, run_config: dict[str, Any]):
+    def __init__(
+        self, env, agent, settings: RunSettings, run_config: dict[str, Any], test_env=None
+    ):
         self.env = env
+        self.test_env = env if test_env is None else test_env  # where test episodes run
         self.agent = agent
         self.settings = settings
         self.run_config = run_config
@@ -157,7 +160,7 @@ class Trainer:
                 last = self.samples >= s.max_samples or time.perf_counter() >= deadline
                 output_now = self.iteration % s.iters_per_output == 0 or last
                 if output_now:
-                    self.last_test = evaluate(env, agent, s.test_episodes)
+                    self.last_test = evaluate(self.test_env, agent, s.test_episodes)
                 # Wall_Time is the honest clock of the run: evaluation counts too.
                 self.wall_time += time.perf_counter() - start
                 row = self._log_row(

@@ -48,7 +48,10 @@ class DeepMimicEnv:
         num_envs: int,
         config_dir: Path | None = None,
         device: str | torch.device = "cpu",
+        motion_lib: MotionLib | None = None,
     ):
+        """``motion_lib``: the clips of another env of the same config, shared instead of
+        loaded again (a training run's small evaluation env)."""
         self.cfg = cfg
         self.num_envs = num_envs
         self.device = torch.device(device)
@@ -57,10 +60,12 @@ class DeepMimicEnv:
         self.engine = build_engine(engine_cfg, self.robot, num_envs, device)
         self.kinematics = self.engine.kinematics
         self.dt = self.engine.control_dt
-        motions, weights = load_motion_set(
-            cfg.motion_file, self.robot, config_dir, cfg.motion_fill_missing_joints
-        )
-        self.motion_lib = MotionLib(motions, weights, self.robot, self.device, self.kinematics)
+        if motion_lib is None:
+            motions, weights = load_motion_set(
+                cfg.motion_file, self.robot, config_dir, cfg.motion_fill_missing_joints
+            )
+            motion_lib = MotionLib(motions, weights, self.robot, self.device, self.kinematics)
+        self.motion_lib = motion_lib
 
         robot = self.robot
         self.key_ids = torch.tensor(
