@@ -6,6 +6,7 @@
     mjmimic export output/ -o policy.onnx
     mjmimic sim2sim policy.onnx --robot robot.xml
     mjmimic motion check clip.npz --robot g1.xml
+    mjmimic robot check g1
     python -m mjmimic --arg_file args/x.txt --mode test    # MimicKit's form
 
 User errors (``MjmimicError``) print one line, ``mjmimic: error: ...``, and exit with 2.
@@ -27,14 +28,16 @@ commands:
           --describe policy.onnx prints the metadata
   sim2sim policy.onnx --robot MJCF [--motion CLIP] [--seconds S] [--video out.mp4]:
           run the ONNX alone in a fresh MuJoCo simulation; falls and tracking errors
-  motion  motion clips: info, convert, trim, resample, set-loop, check, render
+  motion  motion clips: info, convert, trim, resample, set-loop, check, render,
+          retarget (human clip -> robot)
+  robot   check ROBOT: DoF table, gains and their source, mass, joint sweep
 
 'mjmimic COMMAND --help' lists a command's flags. Without a command, MimicKit's
 '--mode train|test' picks one."""
 
 
 def _dispatch(argv: list[str]) -> int:
-    from mjmimic.cli import deploy, motion, plot, train_test
+    from mjmimic.cli import deploy, motion, plot, robot, train_test
 
     commands = {
         "train": train_test.train,
@@ -43,6 +46,7 @@ def _dispatch(argv: list[str]) -> int:
         "export": deploy.export,
         "sim2sim": deploy.sim2sim,
         "motion": motion.main,
+        "robot": robot.main,
     }
     specs = {"train": train_test.TRAIN_SPEC, "test": train_test.TEST_SPEC}
     if not argv or argv[0] in ("-h", "--help", "help"):

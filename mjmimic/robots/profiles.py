@@ -27,7 +27,6 @@ from pathlib import Path
 
 from mjmimic.config.schema import load_config
 from mjmimic.config.yaml_source import load_yaml
-from mjmimic.engines.config import JointGains
 from mjmimic.errors import AssetError, ConfigError
 from mjmimic.paths import ASSETS_DIR, shared_data_dir
 from mjmimic.robots.model import RobotModel
@@ -122,13 +121,6 @@ class RobotProfile:
         stray = sorted(set(self.init_pose) - set(self.joints))
         if stray:
             raise ConfigError(f"init_pose names joints not in 'joints': {', '.join(stray)}")
-
-    def joint_gains(self) -> dict[str, JointGains]:
-        """The gains as an engine config's ``joint_gains`` (exact names)."""
-        return {
-            n: JointGains(kp=j.kp, kd=j.kd, effort=j.effort, armature=j.armature)
-            for n, j in self.joints.items()
-        }
 
     def check_robot(self, robot: RobotModel) -> None:
         """AssetError unless the MJCF's DoFs are exactly the profile's joints and every
