@@ -50,8 +50,8 @@ def test_resolution_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_data: Path
 ) -> None:
     menagerie = tmp_path / "menagerie"
-    (menagerie / "unitree_g1").mkdir(parents=True)
-    (menagerie / "unitree_g1/g1.xml").symlink_to(shared_data / "robots/unitree_g1/g1.xml")
+    menagerie.mkdir()
+    (menagerie / "unitree_g1").symlink_to(shared_data / "robots/unitree_g1")
     monkeypatch.setenv("MENAGERIE_ROOT", str(menagerie))
     _, robot = resolve_robot("g1")
     assert robot.source == str(menagerie / "unitree_g1/g1.xml")
