@@ -1,0 +1,84 @@
+"""The pure parts of retargeting: scaling the source, finding stance, pinning feet.
+
+All arrays are numpy, z-up, metres; ``T`` frames.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# A foot is in stance when its keypoint (the ankle) is within this height of its standing
+# height and moves slower than STANCE_SPEED. Ankles lift ~5 cm at heel-off, and a planted
+# foot's ankle still rolls at up to ~0.2 m/s in mocap; a swinging foot moves at 1-4 m/s.
+STANCE_HEIGHT = 0.03  # m, in robot scale
+STANCE_SPEED = 0.3  # m/s, in robot scale
+MIN_STANCE_FRAMES = 3  # shorter "stances" are noise at touch-down/lift-off
+
+
+def leg_scale(
+    source_pelvis_z: float, source_foot_z: float, robot_pelvis_z: float, robot_foot_z: float
+) -> float:
+    """Source-to-robot length ratio: pelvis height above the ankle, standing straight."""
+    source = source_pelvis_z - source_foot_z
+    robot = robot_pelvis_z - robot_foot_z
+    if source <= 0 or robot <= 0:
+        raise ValueError(f"leg lengths must be positive: source {source:.3f}, robot {robot:.3f}")
+    return robot / source
+
+
+def standing_foot_height(foot_z: np.ndarray) -> float:
+    """The source's ankle height when the foot is on the ground (T, 2 feet): the 5th
+    percentile of the lower ankle, robust to a few frames of noise or penetration."""
+    return float(np.percentile(np.min(foot_z, axis=1), 5))
+
+
+def scale_positions(
+    pos: np.ndarray, scale: float, source_floor: float, robot_floor: float
+) -> np.ndarray:
+    """Positions (..., 3) scaled about the world origin so that the source's standing
+    ankle height ``source_floor`` lands on the robot's ``robot_floor``."""
+    out = pos * scale
+    out[..., 2] = (pos[..., 2] - source_floor) * scale + robot_floor
+    return out
+
+
+def detect_stance(
+    foot: np.ndarray,
+    fps: float,
+    standing_z: float,
+    height: float = STANCE_HEIGHT,
+    speed: float = STANCE_SPEED,
+    min_frames: int = MIN_STANCE_FRAMES,
+) -> np.ndarray:
+    """(T,) bool: frames where the foot keypoint (T, 3) is low and (nearly) still."""
+    velocity = np.gradient(foot[:, :2], axis=0) * fps if len(foot) > 1 else np.zeros((1, 2))
+    stance = (foot[:, 2] < standing_z + height) & (np.linalg.norm(velocity, axis=1) < speed)
+    for start, stop in stance_segments(stance):
+        if stop - start < min_frames:
+            stance[start:stop] = False
+    return stance
+
+
+def stance_segments(stance: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) frame ranges of consecutive True values."""
+    edges = np.diff(np.r_[0, stance.astype(np.int8), 0])
+    return list(
+        zip(np.nonzero(edges == 1)[0].tolist(), np.nonzero(edges == -1)[0].tolist(), strict=True)
+    )
+
+
+def pin_stance(foot: np.ndarray, stance: np.ndarray, standing_z: float) -> np.ndarray:
+    """Foot targets (T, 3) with every stance segment held at one point: its median xy,
+    at the standing height. A pinned foot cannot slide or sink while it bears weight."""
+    out = foot.copy()
+    for start, stop in stance_segments(stance):
+        out[start:stop, :2] = np.median(foot[start:stop, :2], axis=0)
+        out[start:stop, 2] = standing_z
+    return out
+
+
+def ground_shift(lowest: np.ndarray, in_stance: np.ndarray) -> np.ndarray:
+    """Per-frame root height change (T,) from the robot's lowest point per frame: frames
+    with a foot in stance are moved so that the lowest point touches the floor; the
+    others only up, out of the floor (a jump's flight phase stays in the air)."""
+    return np.where(in_stance, -lowest, np.maximum(0.0, -lowest))
