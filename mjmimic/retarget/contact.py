@@ -15,15 +15,10 @@ STANCE_SPEED = 0.3  # m/s, in robot scale
 MIN_STANCE_FRAMES = 3  # shorter "stances" are noise at touch-down/lift-off
 
 
-def leg_scale(
-    source_pelvis_z: float, source_foot_z: float, robot_pelvis_z: float, robot_foot_z: float
-) -> float:
-    """Source-to-robot length ratio: pelvis height above the ankle, standing straight."""
-    source = source_pelvis_z - source_foot_z
-    robot = robot_pelvis_z - robot_foot_z
-    if source <= 0 or robot <= 0:
-        raise ValueError(f"leg lengths must be positive: source {source:.3f}, robot {robot:.3f}")
-    return robot / source
+def leg_length(pelvis: np.ndarray, knee: np.ndarray, foot: np.ndarray) -> float:
+    """Pelvis-to-knee plus knee-to-ankle distance (3,) each: bone lengths, so it does not
+    depend on the pose (CMU's rest pose has the legs spread)."""
+    return float(np.linalg.norm(knee - pelvis) + np.linalg.norm(foot - knee))
 
 
 def standing_foot_height(foot_z: np.ndarray) -> float:
@@ -40,6 +35,19 @@ def scale_positions(
     out = pos * scale
     out[..., 2] = (pos[..., 2] - source_floor) * scale + robot_floor
     return out
+
+
+def widen(points: np.ndarray, left: np.ndarray, delta: float) -> np.ndarray:
+    """``points`` (T, 3) moved ``delta`` m along the horizontal unit ``left`` axis (T, 3).
+
+    Scaling by leg length also scales the stance width, but robots' hips are relatively
+    wider than humans' (T1: 0.21 m apart vs 0.11 m for a human scaled to its legs); a
+    foot target inside the robot's hip width pulls the legs inward and drags the planted
+    foot sideways. Each leg's knee and foot targets are moved out by the difference."""
+    flat = left.copy()
+    flat[:, 2] = 0.0
+    flat /= np.linalg.norm(flat, axis=1, keepdims=True).clip(1e-9)
+    return points + delta * flat
 
 
 def detect_stance(

@@ -1,11 +1,12 @@
 """Human keypoints -> a robot clip: scale, detect stance, IK per frame, fix the ground.
 
-1. **Scale** the source by the ratio of standing pelvis-above-ankle heights (leg length)
-   and move its floor to the robot's (``contact.scale_positions``).
+1. **Scale** the source by the ratio of leg lengths (pelvis-knee-ankle bone lengths) and
+   move its floor to the robot's (``contact.scale_positions``).
 2. **Orientations**: robot body b is asked to turn like its source keypoint relative to
    the rest poses, ``R_b* = R_src R_src_rest^-1 Y^-1 R_b_rest``, where ``Y`` turns the
    source's rest pose to face +x like the robot's. Only pelvis, torso, head and feet get
    orientation costs: hands and elbows differ between a T-pose and an arms-down rest.
+   Knee and foot targets are moved out to the robot's hip width (``contact.widen``).
 3. **Stance**: a source foot that is low and slow is in stance; its target is pinned to
    one point on the floor for the whole stance and its orientation levelled, and the IK
    weights it up (``contact.detect_stance``, ``pin_stance``).
@@ -34,7 +35,7 @@ from mjmimic.retarget.source import HumanKeypoints
 from mjmimic.robots.kinematics import Kinematics
 from mjmimic.robots.model import RobotModel
 from mjmimic.robots.profiles import RobotProfile
-from mjmimic.rotations import heading_quat
+from mjmimic.rotations import heading_quat, quat_rotate
 
 # IK weights: position per metre, orientation per radian (0.1 rad ~ 1 cm at weight 0.1).
 POSITION_WEIGHTS = {
@@ -64,7 +65,7 @@ class RetargetReport:
     keypoint_error_cm: float  # mean distance robot keypoint - scaled source keypoint
     limit_violations: int  # DoF values outside the joint limits (frames x DoFs)
     penetration_cm: float  # deepest point below the floor
-    skate_cm_s: float  # mean horizontal speed of feet in stance
+    skate_cm_s: float  # mean horizontal speed of feet in stance (frame to frame)
     stance_fraction: float  # of foot-frames
     ms_per_frame: float
 
@@ -91,15 +92,19 @@ def retarget(
     pelvis = names.index("pelvis")
     robot_floor = float(np.mean(rest_pos[feet, 2])) - rest_low
     src_feet = [src.index(f) for f in FEET]
-    scale = contact.leg_scale(
-        src.rest_pos[src.index("pelvis"), 2],
-        float(np.mean(src.rest_pos[src_feet, 2])),
-        rest_pos[pelvis, 2],
-        float(np.mean(rest_pos[feet, 2])),
+
+    def legs(pos: np.ndarray, index: list[int]) -> float:
+        pelvis_at, left_knee, left_foot = (pos[i] for i in index)
+        return contact.leg_length(pelvis_at, left_knee, left_foot)
+
+    leg_keypoints = ("pelvis", "left_knee", "left_foot")
+    scale = legs(rest_pos, [names.index(k) for k in leg_keypoints]) / legs(
+        src.rest_pos, [src.index(k) for k in leg_keypoints]
     )
     source_floor = contact.standing_foot_height(src.pos[:, src_feet, 2])
     target_pos = contact.scale_positions(src.pos[:, sidx], scale, source_floor, robot_floor)
     target_rot = _target_rotations(src, sidx, rest_rot)
+    _widen_legs(target_pos, target_rot[:, pelvis], names, rest_pos)
 
     stance = np.stack(
         [contact.detect_stance(target_pos[:, f], src.fps, robot_floor) for f in feet], axis=1
@@ -154,6 +159,32 @@ def retarget(
     return motion, report
 
 
+def _widen_legs(
+    target_pos: np.ndarray,
+    pelvis_rot: np.ndarray,
+    names: list[str],
+    rest_pos: np.ndarray,
+) -> None:
+    """Move knee and foot targets out to the robot's hip width (``contact.widen``)."""
+
+    left = quat_rotate(
+        torch.as_tensor(pelvis_rot),
+        torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64).expand(len(pelvis_rot), 3),
+    ).numpy()
+    lf, rf = names.index("left_foot"), names.index("right_foot")
+    robot = 0.5 * float(np.linalg.norm(rest_pos[lf, :2] - rest_pos[rf, :2]))
+    # The source's typical stance width in its own motion: its rest pose may not be a
+    # natural stance (CMU's has the legs spread).
+    lateral = np.einsum("ti,ti->t", target_pos[:, lf] - target_pos[:, rf], left)
+    source = 0.5 * float(np.median(lateral))
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        for part in ("knee", "foot"):
+            name = f"{side}_{part}"
+            if name in names:
+                k = names.index(name)
+                target_pos[:, k] = contact.widen(target_pos[:, k], left, sign * (robot - source))
+
+
 def _target_rotations(src: HumanKeypoints, sidx: list[int], robot_rest: np.ndarray) -> np.ndarray:
     """(T, K, 4) robot keypoint rotations: the source's rotation relative to its rest pose,
     applied to the robot's rest pose (module docstring, step 2)."""
@@ -186,8 +217,10 @@ def _report(
     elapsed: float,
 ) -> RetargetReport:
     reached = np.stack([ik.keypoints(q)[0] for q in qpos])
-    foot_xy = reached[:, feet, :2]
-    speed = np.linalg.norm(np.gradient(foot_xy, axis=0), axis=-1) * fps if len(qpos) > 1 else 0
+    # Skate: foot speed between consecutive frames that are both in stance (a central
+    # difference at a stance boundary would count the lift-off swing).
+    speed = np.linalg.norm(np.diff(reached[:, feet, :2], axis=0), axis=-1) * fps
+    held = stance[1:] & stance[:-1]
     lowest = lowest_points(qpos[:, :3], qpos[:, 3:7], dof, robot)
     violations = (dof < robot.dof_low - 1e-9) | (dof > robot.dof_high + 1e-9)
     return RetargetReport(
@@ -196,7 +229,7 @@ def _report(
         keypoint_error_cm=100 * float(np.linalg.norm(reached - target_pos, axis=-1).mean()),
         limit_violations=int(violations.sum()),
         penetration_cm=100 * max(0.0, -float(lowest.min())),
-        skate_cm_s=100 * float(speed[stance].mean()) if stance.any() else 0.0,
+        skate_cm_s=100 * float(speed[held].mean()) if held.any() else 0.0,
         stance_fraction=float(stance.mean()),
         ms_per_frame=1000 * elapsed / len(qpos),
     )
