@@ -171,6 +171,7 @@ def _fixed_base_model(profile: RobotProfile, robot: RobotModel) -> mujoco.MjMode
         act.biastype = mujoco.mjtBias.mjBIAS_AFFINE
         act.gainprm = np.r_[j.kp, np.zeros(9)]
         act.biasprm = np.r_[0.0, -j.kp, -j.kd, np.zeros(7)]
+        act.ctrllimited = 0  # MJCF defaults may limit controls (MimicKit's: +-1)
         act.forcelimited = 1
         act.forcerange = [-j.effort, j.effort]
     try:

@@ -9,7 +9,7 @@ from mjmimic.robots.check import dof_table, joint_sweep
 from mjmimic.robots.profiles import resolve_robot
 
 
-@pytest.mark.parametrize("name", ["g1", "k1", "t1"])
+@pytest.mark.parametrize("name", ["g1", "k1", "t1", "humanoid", "mimickit_humanoid"])
 def test_table_and_sweep(name: str, shared_data: Path) -> None:
     profile, robot = resolve_robot(name)
     table = dof_table(profile, robot).splitlines()
@@ -18,7 +18,9 @@ def test_table_and_sweep(name: str, shared_data: Path) -> None:
     results = joint_sweep(profile, robot)
     assert [r.joint for r in results] == robot.dof_names
     worst = max(r.rms_error / r.amplitude for r in results)
-    assert worst < 0.07, worst  # the PD's designed lag is 0.047 of the amplitude
+    # The PD's designed lag: 0.047 of the amplitude for the armature rule (kd/kp = 64 ms),
+    # 0.074 for the humanoids (kd/kp = 100 ms).
+    assert worst < 0.08, worst
     assert not any(r.flagged for r in results)
 
 
