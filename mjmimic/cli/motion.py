@@ -8,6 +8,7 @@
     mjmimic motion check FILE --robot MJCF [--json]
     mjmimic motion render FILE --robot MJCF -o out.mp4|out.gif
     mjmimic motion retarget SRC --robot g1|k1|t1 -o OUT.npz [--fps 30] [--mjcf PATH]
+        [--preview side_by_side.mp4|.gif]
 
 Reading options on every command: ``--robot`` (formats whose layout depends on the robot),
 ``--in-fps`` (CSV), ``--clip`` (multi-clip PHC files). Outputs never replace the input and
@@ -17,6 +18,7 @@ are written atomically (a temporary file in the same folder, renamed when comple
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -92,13 +94,18 @@ def _parser() -> argparse.ArgumentParser:
     retarget.add_argument(
         "--source-robot", default="humanoid", help="profile of the robot a non-BVH clip is for"
     )
+    retarget.add_argument(
+        "--preview", type=Path, help="also write source | robot side by side (.mp4, .gif)"
+    )
     return parser
 
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.command == "retarget":
-        return _retarget(args.input, args.robot, args.mjcf, args.out, args.fps, args.source_robot)
+        return _retarget(
+            args.input, args.robot, args.mjcf, args.out, args.fps, args.source_robot, args.preview
+        )
     robot = _robot(args.robot) if args.robot else None
     if args.command == "info":
         print(_info(args.input, robot, args.in_fps, args.clip))
@@ -216,7 +223,13 @@ def _render(
 
 
 def _retarget(
-    source: Path, robot_name: str, mjcf: Path | None, out: Path, fps: float, source_robot: str
+    source: Path,
+    robot_name: str,
+    mjcf: Path | None,
+    out: Path,
+    fps: float,
+    source_robot: str,
+    preview: Path | None,
 ) -> int:
     from mjmimic.retarget.retarget import retarget
     from mjmimic.retarget.source import load_source
@@ -230,7 +243,10 @@ def _retarget(
     profile, robot = resolve_robot(robot_name, mjcf)
     if not source.is_file():
         raise MotionError(f"{source.name}: motion file not found at {source}")
-    motion, report = retarget(load_source(source, human_profile, human), profile, robot, fps)
+    if preview is not None and source.suffix.lower() == ".bvh":
+        raise MjmimicError("--preview shows the source on its robot; a BVH skeleton has none")
+    keypoints = load_source(source, human_profile, human)
+    motion, report = retarget(keypoints, profile, robot, fps)
     _write_atomic(motion, source, out, robot, "npz")
     print(
         f"wrote {out}: {report.frames} frames at {motion.fps:g} fps, scale {report.scale:.3f}, "
@@ -238,4 +254,18 @@ def _retarget(
         f"{report.limit_violations}, penetration {report.penetration_cm:.2f} cm, "
         f"stance foot skate {report.skate_cm_s:.1f} cm/s, {report.ms_per_frame:.1f} ms/frame"
     )
+    if preview is not None:
+        from mjmimic.render.video import write_side_by_side_video
+
+        original = read_motion(source, human).align_to_robot(human, source.name)
+        step = max(1, round(keypoints.fps / fps))  # the frames retarget kept
+        shown = dataclasses.replace(
+            original,
+            fps=original.fps / step,
+            root_pos=original.root_pos[::step],
+            root_rot=original.root_rot[::step],
+            dof_pos=original.dof_pos[::step],
+        )
+        write_side_by_side_video((shown, human), (motion, robot), preview)
+        print(f"wrote {preview}")
     return 0

@@ -106,3 +106,23 @@ def test_cli_retarget_then_check(
     assert main(["motion", "check", str(out), "--robot", "k1"]) == 0
     assert main(["motion", "retarget", str(clip), "--robot", "nao", "-o", str(out)]) == 2
     assert "unknown robot 'nao'" in capsys.readouterr().err
+
+
+def test_side_by_side_preview(human, tmp_path: Path, shared_data: Path) -> None:
+    import imageio.v2 as imageio
+
+    from mjmimic.motion.edit import trim_frames
+    from mjmimic.render.video import write_side_by_side_video
+
+    path = shared_data / "motions/deepmimic/humanoid3d_walk.txt"
+    original = trim_frames(read_motion(path, human[1]).align_to_robot(human[1], "walk"), 0, 6)
+    profile, robot = resolve_robot("g1")
+    src = _segment(load_source(path, *human), 6)
+    motion, _ = retarget(src, profile, robot)
+    out = write_side_by_side_video(
+        (original, human[1]), (motion, robot), tmp_path / "p.gif", 64, 48
+    )
+    frames = imageio.mimread(out)
+    assert len(frames) == 6 and frames[0].shape[:2] == (48, 128)
+    left, right = frames[3][..., :3][:, :64], frames[3][..., :3][:, 64:]
+    assert not np.array_equal(left, right)  # two different robots
