@@ -79,7 +79,9 @@ def load_source(path: Path, human: RobotProfile, human_robot: RobotModel) -> Hum
     motion = read_motion(path, human_robot).align_to_robot(human_robot, path.name)
     kin = Kinematics(human_robot, dtype=torch.float64)
 
-    def fk(root_pos: np.ndarray, root_rot: np.ndarray, dof: np.ndarray) -> tuple:
+    def fk(
+        root_pos: np.ndarray, root_rot: np.ndarray, dof: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         pos, rot = kin.forward_kinematics(
             torch.as_tensor(root_pos), torch.as_tensor(root_rot), torch.as_tensor(dof)
         )
