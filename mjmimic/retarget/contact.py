@@ -13,6 +13,7 @@ import numpy as np
 STANCE_HEIGHT = 0.03  # m, in robot scale
 STANCE_SPEED = 0.3  # m/s, in robot scale
 MIN_STANCE_FRAMES = 3  # shorter "stances" are noise at touch-down/lift-off
+PIN_RAMP = 2  # frames over which a foot target blends into and out of its pin
 
 
 def leg_length(pelvis: np.ndarray, knee: np.ndarray, foot: np.ndarray) -> float:
@@ -75,14 +76,26 @@ def stance_segments(stance: np.ndarray) -> list[tuple[int, int]]:
     )
 
 
-def pin_stance(foot: np.ndarray, stance: np.ndarray, standing_z: float) -> np.ndarray:
-    """Foot targets (T, 3) with every stance segment held at one point: its median xy,
-    at the standing height. A pinned foot cannot slide or sink while it bears weight."""
+def pin_stance(
+    foot: np.ndarray, stance: np.ndarray, standing_z: float, ramp: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Foot targets (T, 3) with every stance segment held at one point, its median xy at
+    the standing height: a pinned foot cannot slide or sink while it bears weight.
+
+    Also returns the pin weight (T,): 1 in stance, falling linearly to 0 over ``ramp``
+    frames before and after each segment, where the target is blended from the source
+    towards the pin, so that touch-down and lift-off are not a one-frame jump."""
     out = foot.copy()
+    weight = np.zeros(len(foot))
+    frames = np.arange(len(foot))
     for start, stop in stance_segments(stance):
-        out[start:stop, :2] = np.median(foot[start:stop, :2], axis=0)
-        out[start:stop, 2] = standing_z
-    return out
+        pin = np.r_[np.median(foot[start:stop, :2], axis=0), standing_z]
+        distance = np.maximum(start - frames, frames - (stop - 1)).clip(min=0)
+        w = (1.0 - distance / (ramp + 1)).clip(min=0.0)
+        closer = w > weight  # the nearest segment wins where two ramps meet
+        out[closer] = (1.0 - w[closer, None]) * foot[closer] + w[closer, None] * pin
+        weight[closer] = w[closer]
+    return out, weight
 
 
 def ground_shift(lowest: np.ndarray, in_stance: np.ndarray) -> np.ndarray:

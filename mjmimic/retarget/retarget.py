@@ -8,8 +8,9 @@
    orientation costs: hands and elbows differ between a T-pose and an arms-down rest.
    Knee and foot targets are moved out to the robot's hip width (``contact.widen``).
 3. **Stance**: a source foot that is low and slow is in stance; its target is pinned to
-   one point on the floor for the whole stance and its orientation levelled, and the IK
-   weights it up (``contact.detect_stance``, ``pin_stance``).
+   one point on the floor for the whole stance and its orientation levelled (blended in
+   and out over two frames either side), and the IK weights it up
+   (``contact.detect_stance``, ``pin_stance``).
 4. **IK** frame by frame, warm-started from the previous frame (``ik.KeypointIK``).
 5. **Ground**: per frame the robot's lowest collision point is moved onto the floor
    while a foot is in stance and out of it otherwise (``contact.ground_shift``).
@@ -35,7 +36,7 @@ from mjmimic.retarget.source import HumanKeypoints
 from mjmimic.robots.kinematics import Kinematics
 from mjmimic.robots.model import RobotModel
 from mjmimic.robots.profiles import RobotProfile
-from mjmimic.rotations import heading_quat, quat_rotate
+from mjmimic.rotations import heading_quat, quat_rotate, quat_slerp
 
 # IK weights: position per metre, orientation per radian (0.1 rad ~ 1 cm at weight 0.1).
 POSITION_WEIGHTS = {
@@ -111,9 +112,12 @@ def retarget(
     )
     pinned = target_pos.copy()
     for i, f in enumerate(feet):
-        pinned[:, f] = contact.pin_stance(target_pos[:, f], stance[:, i], robot_floor)
-        level = heading_quat(torch.as_tensor(target_rot[:, f])).numpy()
-        target_rot[stance[:, i], f] = level[stance[:, i]]
+        pinned[:, f], weight = contact.pin_stance(
+            target_pos[:, f], stance[:, i], robot_floor, contact.PIN_RAMP
+        )
+        source_rot = torch.as_tensor(target_rot[:, f])
+        level = quat_slerp(source_rot, heading_quat(source_rot), torch.as_tensor(weight))
+        target_rot[:, f] = level.numpy()
 
     w_pos = np.array([POSITION_WEIGHTS[k] for k in names])
     w_rot = np.array([ROTATION_WEIGHTS.get(k, 0.0) for k in names])

@@ -62,11 +62,23 @@ def test_short_stances_are_dropped() -> None:
 def test_pinned_foot_does_not_slide_or_sink() -> None:
     foot = _walk()
     stance = contact.detect_stance(foot, 30.0, standing_z=0.04)
-    pinned = contact.pin_stance(foot, stance, standing_z=0.04)
+    pinned, weight = contact.pin_stance(foot, stance, standing_z=0.04)
     for start, stop in contact.stance_segments(stance):
         assert np.ptp(pinned[start:stop], axis=0) == pytest.approx(np.zeros(3))
         assert pinned[start, 2] == 0.04
     assert (pinned[~stance] == foot[~stance]).all()
+    assert (weight == stance).all()
+
+
+def test_pins_blend_in_and_out() -> None:
+    foot = np.c_[np.arange(10.0), np.zeros(10), np.full(10, 0.1)]
+    stance = np.zeros(10, dtype=bool)
+    stance[4:6] = True  # pinned at x = 4.5
+    pinned, weight = contact.pin_stance(foot, stance, standing_z=0.0, ramp=2)
+    assert weight == pytest.approx([0, 0, 1 / 3, 2 / 3, 1, 1, 2 / 3, 1 / 3, 0, 0])
+    assert pinned[3, 0] == pytest.approx(3 + 2 / 3 * 1.5)
+    assert pinned[3, 2] == pytest.approx(0.1 / 3)
+    assert (pinned[[0, 1, 8, 9]] == foot[[0, 1, 8, 9]]).all()
 
 
 def test_ground_shift() -> None:
