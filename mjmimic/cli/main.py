@@ -8,6 +8,7 @@
     mjmimic motion check clip.npz --robot g1.xml
     mjmimic doctor output/                 # why did this run fail?
     mjmimic explain --arg_file args/x.txt  # every setting, its value and its origin
+    mjmimic robot check g1
     python -m mjmimic --arg_file args/x.txt --mode test    # MimicKit's form
 
 User errors (``MjmimicError``) print one line, ``mjmimic: error: ...``, and exit with 2.
@@ -29,7 +30,9 @@ commands:
           --describe policy.onnx prints the metadata
   sim2sim policy.onnx --robot MJCF [--motion CLIP] [--seconds S] [--video out.mp4]:
           run the ONNX alone in a fresh MuJoCo simulation; falls and tracking errors
-  motion  motion clips: info, convert, trim, resample, set-loop, check, render
+  motion  motion clips: info, convert, trim, resample, set-loop, check, render,
+          retarget (human clip -> robot)
+  robot   check ROBOT: DoF table, gains and their source, mass, joint sweep
   doctor  diagnose a run directory (diagnosis.md), or pre-flight an --arg_file
   explain every resolved setting of an --arg_file: value, origin, meaning, range
 
@@ -38,7 +41,7 @@ commands:
 
 
 def _dispatch(argv: list[str]) -> int:
-    from mjmimic.cli import deploy, doctor, explain, motion, plot, train_test
+    from mjmimic.cli import deploy, doctor, explain, motion, plot, robot, train_test
 
     commands = {
         "train": train_test.train,
@@ -49,6 +52,7 @@ def _dispatch(argv: list[str]) -> int:
         "motion": motion.main,
         "doctor": doctor.main,
         "explain": explain.main,
+        "robot": robot.main,
     }
     specs = {"train": train_test.TRAIN_SPEC, "test": train_test.TEST_SPEC}
     if not argv or argv[0] in ("-h", "--help", "help"):

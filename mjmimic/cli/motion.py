@@ -7,6 +7,8 @@
     mjmimic motion set-loop IN OUT wrap|clamp
     mjmimic motion check FILE --robot MJCF [--json]
     mjmimic motion render FILE --robot MJCF -o out.mp4|out.gif
+    mjmimic motion retarget SRC --robot g1|k1|t1 -o OUT.npz [--fps 30] [--mjcf PATH]
+        [--preview side_by_side.mp4|.gif]
 
 Reading options on every command: ``--robot`` (formats whose layout depends on the robot),
 ``--in-fps`` (CSV), ``--clip`` (multi-clip PHC files). Outputs never replace the input and
@@ -16,6 +18,7 @@ are written atomically (a temporary file in the same folder, renamed when comple
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fnmatch
 import json
 from collections.abc import Callable
@@ -56,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
             "--robot",
             type=Path,
             required=robot_required,
-            help="robot MJCF" + ("" if robot_required else " (needed by some formats)"),
+            help="robot MJCF or profile name (g1, k1, ...)"
+            + ("" if robot_required else " (needed by some formats)"),
         )
         p.add_argument("--in-fps", type=float, help="frame rate of a CSV input")
         p.add_argument("--clip", help="clip name inside a multi-clip PHC .pkl")
@@ -87,12 +91,32 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--out", type=Path, required=True, help="video file")
     render.add_argument("--width", type=int, default=640)
     render.add_argument("--height", type=int, default=480)
+    retarget = sub.add_parser(
+        "retarget",
+        help="retarget a human clip (humanoid .npz, DeepMimic .txt, BVH) to a robot",
+        description="retarget a human clip (humanoid .npz, DeepMimic .txt, BVH) to a robot",
+    )
+    retarget.add_argument("input", type=Path, help="source clip")
+    retarget.add_argument("--robot", required=True, help="robot profile: g1, k1, t1, ...")
+    retarget.add_argument("--mjcf", type=Path, help="robot MJCF (default: the profile's)")
+    retarget.add_argument("-o", "--out", type=Path, required=True, help="output .npz")
+    retarget.add_argument("--fps", type=float, default=30.0, help="output frame rate (approx.)")
+    retarget.add_argument(
+        "--source-robot", default="humanoid", help="profile of the robot a non-BVH clip is for"
+    )
+    retarget.add_argument(
+        "--preview", type=Path, help="also write source | robot side by side (.mp4, .gif)"
+    )
     return parser
 
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    robot = RobotModel.from_file(args.robot) if args.robot else None
+    if args.command == "retarget":
+        return _retarget(
+            args.input, args.robot, args.mjcf, args.out, args.fps, args.source_robot, args.preview
+        )
+    robot = _robot(args.robot) if args.robot else None
     if args.command == "info":
         print(_info(args.input, robot, args.in_fps, args.clip))
         return 0
@@ -113,6 +137,15 @@ def main(argv: list[str]) -> int:
     out = _write_atomic(edits[args.command](motion), args.input, args.output, robot, args.format)
     print(f"wrote {out}")
     return 0
+
+
+def _robot(arg: Path) -> RobotModel:
+    """An MJCF path, or a robot profile name resolved to its MJCF."""
+    if arg.suffix.lower() == ".xml" or arg.is_file():
+        return RobotModel.from_file(arg)
+    from mjmimic.robots.profiles import resolve_robot
+
+    return resolve_robot(str(arg))[1]
 
 
 def _info(path: Path, robot: RobotModel | None, fps: float | None, clip: str | None) -> str:
@@ -227,4 +260,53 @@ def _render(
         raise MjmimicError(f"{out}: is the input file; write to another file (inputs are kept)")
     write_motion_video(motion, robot, out, width, height)
     print(f"wrote {out}")
+    return 0
+
+
+def _retarget(
+    source: Path,
+    robot_name: str,
+    mjcf: Path | None,
+    out: Path,
+    fps: float,
+    source_robot: str,
+    preview: Path | None,
+) -> int:
+    from mjmimic.retarget.retarget import retarget
+    from mjmimic.retarget.source import load_source
+    from mjmimic.robots.profiles import resolve_robot
+
+    if out.suffix.lower() != ".npz":
+        raise MjmimicError(f"{out}: retargeted clips are written as mjmimic .npz files")
+    if fps <= 0:
+        raise ConfigError(f"--fps must be positive, found {fps}")
+    human_profile, human = resolve_robot(source_robot)
+    profile, robot = resolve_robot(robot_name, mjcf)
+    if not source.is_file():
+        raise MotionError(f"{source.name}: motion file not found at {source}")
+    if preview is not None and source.suffix.lower() == ".bvh":
+        raise MjmimicError("--preview shows the source on its robot; a BVH skeleton has none")
+    keypoints = load_source(source, human_profile, human)
+    motion, report = retarget(keypoints, profile, robot, fps)
+    _write_atomic(motion, source, out, robot, "npz")
+    print(
+        f"wrote {out}: {report.frames} frames at {motion.fps:g} fps, scale {report.scale:.3f}, "
+        f"keypoint error {report.keypoint_error_cm:.1f} cm, limit violations "
+        f"{report.limit_violations}, penetration {report.penetration_cm:.2f} cm, "
+        f"stance foot skate {report.skate_cm_s:.1f} cm/s, {report.ms_per_frame:.1f} ms/frame"
+    )
+    if preview is not None:
+        from mjmimic.render.video import write_side_by_side_video
+
+        original = read_motion(source, human).align_to_robot(human, source.name)
+        step = max(1, round(keypoints.fps / fps))  # the frames retarget kept
+        shown = dataclasses.replace(
+            original,
+            fps=original.fps / step,
+            root_pos=original.root_pos[::step],
+            root_rot=original.root_rot[::step],
+            dof_pos=original.dof_pos[::step],
+        )
+        write_side_by_side_video((shown, human), (motion, robot), preview)
+        print(f"wrote {preview}")
     return 0

@@ -35,6 +35,10 @@ class SkeletonMotion:
 
     def joint_positions(self) -> np.ndarray:
         """World position of every joint in every frame (T, J, 3): forward kinematics."""
+        return self.world_transforms()[0]
+
+    def world_transforms(self) -> tuple[np.ndarray, np.ndarray]:
+        """World positions (T, J, 3) and rotations (T, J, 4, wxyz) of every joint."""
         t, j = self.local_rot.shape[:2]
         pos = np.empty((t, j, 3))
         rot = torch.empty((t, j, 4), dtype=torch.float64)
@@ -46,4 +50,4 @@ class SkeletonMotion:
             offset = torch.as_tensor(self.offsets[k], dtype=torch.float64).expand(t, 3)
             pos[:, k] = pos[:, parent] + quat_rotate(rot[:, parent], offset).numpy()
             rot[:, k] = quat_mul(rot[:, parent], local[:, k])
-        return pos
+        return pos, rot.numpy()

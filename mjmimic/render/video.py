@@ -108,6 +108,43 @@ def write_motion_video(
     return path
 
 
+def write_side_by_side_video(
+    left: tuple[Motion, RobotModel],
+    right: tuple[Motion, RobotModel],
+    path: Path,
+    width: int = 640,
+    height: int = 480,
+) -> Path:
+    """Two clips of equal length side by side (e.g. a retargeting source | the robot),
+    each ``width`` x ``height`` with its own camera following its root; ``left``'s fps."""
+    path = Path(path)
+    _check_video_path(path, 2 * width, height)
+    if left[0].num_frames != right[0].num_frames:
+        raise ValueError("side-by-side clips need the same number of frames")
+
+    def qpos(motion: Motion, robot: RobotModel) -> np.ndarray:
+        kin = Kinematics(robot, dtype=torch.float64)
+        joints = kin.dof_to_qpos(torch.as_tensor(motion.dof_pos, dtype=torch.float64)).numpy()
+        return np.concatenate([motion.root_pos, motion.root_rot, joints], axis=1)
+
+    frames = [qpos(*left), qpos(*right)]
+    with (
+        atomic_output(path) as tmp,
+        RobotView(left[1].source, width, height) as view_left,
+        RobotView(right[1].source, width, height) as view_right,
+    ):
+        writer = open_video_writer(tmp, left[0].fps)
+        try:
+            for q_left, q_right in zip(*frames, strict=True):
+                view_left.set_pose(q_left)
+                image = view_left.render().copy()
+                view_right.set_pose(q_right)
+                writer.append_data(np.concatenate([image, view_right.render()], axis=1))
+        finally:
+            writer.close()
+    return path
+
+
 def _check_video_path(path: Path, width: int, height: int) -> None:
     """A video name ends in .mp4 or .gif; H.264 needs even frame sizes."""
     suffix = path.suffix.lower()

@@ -1,0 +1,1 @@
+"""Human motion -> robot motion: keypoint IK with scaling and foot-contact cleanup."""
