@@ -31,7 +31,7 @@ commands:
   sim2sim policy.onnx --robot MJCF [--motion CLIP] [--seconds S] [--video out.mp4]:
           run the ONNX alone in a fresh MuJoCo simulation; falls and tracking errors
   motion  motion clips: info, convert, trim, resample, set-loop, check, render,
-          retarget (human clip -> robot)
+          view (a window), retarget (human clip -> robot)
   robot   check ROBOT: DoF table, gains and their source, mass, joint sweep
   doctor  diagnose a run directory (diagnosis.md), or pre-flight an --arg_file
   explain every resolved setting of an --arg_file: value, origin, meaning, range

@@ -7,6 +7,7 @@
     mjmimic motion set-loop IN OUT wrap|clamp
     mjmimic motion check FILE --robot MJCF [--json]
     mjmimic motion render FILE --robot MJCF -o out.mp4|out.gif
+    mjmimic motion view FILE --robot MJCF [--seconds S]   (a window; needs a display)
     mjmimic motion retarget SRC --robot g1|k1|t1 -o OUT.npz [--fps 30] [--mjcf PATH]
         [--preview side_by_side.mp4|.gif]
 
@@ -79,7 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     check = command("check", "check a clip against a robot before training", False, True)
     check.add_argument("--json", action="store_true", help="print the findings as JSON")
     render = command("render", "render a clip on the robot to .mp4 or .gif", False, True)
-    for p in (check, render):
+    view = command("view", "play a clip on the robot in MuJoCo's viewer window", False, True)
+    view.add_argument("--seconds", type=float, help="close the window after this long")
+    for p in (check, render, view):
         p.add_argument(
             "--fill",
             action="append",
@@ -124,9 +127,11 @@ def main(argv: list[str]) -> int:
         fill = _fill_values(args.fill, robot)
         return _check(args.input, robot, args.in_fps, args.clip, args.json, fill)
     motion = read_motion(args.input, robot, fps=args.in_fps, clip=args.clip)
-    if args.command == "render":
+    if args.command in ("render", "view"):
         fill = _fill_values(args.fill, robot)
         motion = motion.align_to_robot(robot, args.input.name, fill)
+        if args.command == "view":
+            return _view(motion, robot, args.seconds)
         return _render(motion, robot, args.out, args.width, args.height, args.input)
     edits: dict[str, Callable[[Motion], Motion]] = {
         "convert": lambda m: m,
@@ -260,6 +265,16 @@ def _render(
         raise MjmimicError(f"{out}: is the input file; write to another file (inputs are kept)")
     write_motion_video(motion, robot, out, width, height)
     print(f"wrote {out}")
+    return 0
+
+
+def _view(motion: Motion, robot: RobotModel, seconds: float | None) -> int:
+    from mjmimic.render.viewer import view_motion
+
+    if seconds is not None and seconds <= 0:
+        raise ConfigError(f"--seconds must be positive, found {seconds}")
+    shown = view_motion(motion, robot, seconds)
+    print(f"showed {shown} frames of {motion.name} ({motion.num_frames} in the clip)")
     return 0
 
 

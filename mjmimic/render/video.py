@@ -86,6 +86,14 @@ def record_policy_video(
     return path
 
 
+def motion_qpos(motion: Motion, robot: RobotModel) -> np.ndarray:
+    """The clip's frames as (T, nq) qpos rows in the robot file's layout (``motion`` aligned
+    to ``robot``): root position, root quaternion, then each joint's coordinates."""
+    kin = Kinematics(robot, dtype=torch.float64)
+    joints = kin.dof_to_qpos(torch.as_tensor(motion.dof_pos, dtype=torch.float64)).numpy()
+    return np.concatenate([motion.root_pos, motion.root_rot, joints], axis=1)
+
+
 def write_motion_video(
     motion: Motion, robot: RobotModel, path: Path, width: int = 640, height: int = 480
 ) -> Path:
@@ -94,9 +102,7 @@ def write_motion_video(
     only when complete (``atomic_output``)."""
     path = Path(path)
     _check_video_path(path, width, height)
-    kin = Kinematics(robot, dtype=torch.float64)
-    joints = kin.dof_to_qpos(torch.as_tensor(motion.dof_pos, dtype=torch.float64)).numpy()
-    qpos = np.concatenate([motion.root_pos, motion.root_rot, joints], axis=1)
+    qpos = motion_qpos(motion, robot)
     with atomic_output(path) as tmp, RobotView(robot.source, width, height) as view:
         writer = open_video_writer(tmp, motion.fps)
         try:
@@ -122,12 +128,7 @@ def write_side_by_side_video(
     if left[0].num_frames != right[0].num_frames:
         raise ValueError("side-by-side clips need the same number of frames")
 
-    def qpos(motion: Motion, robot: RobotModel) -> np.ndarray:
-        kin = Kinematics(robot, dtype=torch.float64)
-        joints = kin.dof_to_qpos(torch.as_tensor(motion.dof_pos, dtype=torch.float64)).numpy()
-        return np.concatenate([motion.root_pos, motion.root_rot, joints], axis=1)
-
-    frames = [qpos(*left), qpos(*right)]
+    frames = [motion_qpos(*left), motion_qpos(*right)]
     with (
         atomic_output(path) as tmp,
         RobotView(left[1].source, width, height) as view_left,
