@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
+from mjmimic.cli.parsing import ArgumentParser
 from mjmimic.errors import MjmimicError
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports bad flags as ``MjmimicError`` (one line, exit 2)."""
-
-    def error(self, message: str):
-        raise MjmimicError(f"{self.prog}: {message}")
-
-
 def export(tokens: list[str]) -> int:
-    parser = _Parser(
+    parser = ArgumentParser(
         prog="mjmimic export",
         description="Export a trained policy to ONNX with deployment metadata, or describe one.",
     )
@@ -47,7 +40,7 @@ def export(tokens: list[str]) -> int:
 
 
 def sim2sim(tokens: list[str]) -> int:
-    parser = _Parser(
+    parser = ArgumentParser(
         prog="mjmimic sim2sim",
         description="Run an exported ONNX policy in a fresh MuJoCo simulation (metadata only).",
     )

@@ -1,6 +1,7 @@
 """``mjmimic doctor``: a post-mortem of a run directory, or a pre-flight of an arg file.
 
 mjmimic doctor output/my_run                 # what went wrong, from the files
+mjmimic doctor output/my_run --video blowup.mp4   # and the saved physics states, rendered
 mjmimic doctor --arg_file args/x.txt         # check the settings before training
 """
 
@@ -10,11 +11,13 @@ from pathlib import Path
 
 from mjmimic.errors import MjmimicError
 
-USAGE = """usage: mjmimic doctor RUN_DIR
+USAGE = """usage: mjmimic doctor RUN_DIR [--video out.mp4|out.gif [--env I]]
        mjmimic doctor --arg_file FILE [train flags]
 
 RUN_DIR: diagnose a finished, stopped or crashed run from log.txt, config.yaml,
 health_events.jsonl and checkpoint.pt; writes diagnosis.md and diagnosis.json there.
+--video: render the physics states a physics stop saved (physics_history.npz), up to
+the last finite one, for saved env I (default 0: the first offender).
 --arg_file: pre-flight the run's settings (rates, action bounds, PD gains, motion,
 reward and observation scales on a few random steps) without training."""
 
@@ -25,9 +28,48 @@ def main(tokens: list[str]) -> int:
         return 0
     if tokens[0].startswith("--"):
         return _preflight(tokens)
-    if len(tokens) != 1:
-        raise MjmimicError(f"doctor takes one run directory, got {' '.join(tokens)}")
-    return _post_mortem(Path(tokens[0]))
+    args = _post_mortem_parser().parse_args(tokens)
+    code = _post_mortem(args.run_dir)
+    if args.video is not None:
+        _physics_video(args.run_dir, args.video, args.env)
+    elif args.env is not None:
+        raise MjmimicError("--env picks the env of --video; add --video out.mp4")
+    return code
+
+
+def _post_mortem_parser():
+    from mjmimic.cli.parsing import ArgumentParser
+
+    parser = ArgumentParser(prog="mjmimic doctor", usage=USAGE.splitlines()[0][7:])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--video", type=Path, help="render physics_history.npz (.mp4, .gif)")
+    parser.add_argument("--env", type=int, help="index into the saved envs (default 0)")
+    return parser
+
+
+def _physics_video(run_dir: Path, video: Path, env_index: int | None) -> None:
+    import yaml
+
+    from mjmimic.health.monitor import HISTORY_FILE
+    from mjmimic.health.physics_history import saved_poses
+    from mjmimic.render.video import write_qpos_video
+    from mjmimic.robots.model import RobotModel
+
+    history = run_dir / HISTORY_FILE
+    if not history.is_file():
+        raise MjmimicError(
+            f"{history}: not there; physics states are saved only when a run stops on a "
+            "physics problem (health.physics_history > 0)"
+        )
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    robot = RobotModel.from_file(config["env"]["char_file"])
+    nq = robot.mj_model.nq
+    qpos, env_id, dropped = saved_poses(history, env_index or 0, nq)
+    if len(qpos) == 0:
+        raise MjmimicError(f"{history}: env {env_id} has no finite saved state to show")
+    write_qpos_video(robot.source, qpos, video, float(config["engine"]["control_freq"]))
+    tail = f"; the last {dropped} saved step(s) are non-finite and not shown" if dropped else ""
+    print(f"video:  {video} ({len(qpos)} control steps of env {env_id}{tail})")
 
 
 def _post_mortem(run_dir: Path) -> int:

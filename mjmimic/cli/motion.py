@@ -25,6 +25,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from mjmimic.cli.parsing import ArgumentParser
 from mjmimic.errors import ConfigError, MjmimicError, MotionError
 from mjmimic.motion import edit
 from mjmimic.motion.formats import WRITE_FORMATS, read_motion, write_motion
@@ -33,16 +34,9 @@ from mjmimic.paths import atomic_output
 from mjmimic.robots.model import RobotModel
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse whose errors are one-line ``ConfigError``s (printed as mjmimic: error:)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise ConfigError(f"{self.prog}: {message}")
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="mjmimic motion", description="inspect, convert and check motions")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = ArgumentParser(prog="mjmimic motion", description="inspect, convert and check motions")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
     def command(
         name: str, help: str, output: bool, robot_required: bool = False

@@ -8,15 +8,9 @@ Exit status 1 when the sweep flags a joint.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from mjmimic.errors import ConfigError
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise ConfigError(f"{self.prog}: {message}")
+from mjmimic.cli.parsing import ArgumentParser
 
 
 def main(argv: list[str]) -> int:
@@ -29,8 +23,8 @@ def main(argv: list[str]) -> int:
     )
     from mjmimic.robots.profiles import resolve_robot
 
-    parser = _Parser(prog="mjmimic robot", description="robot profiles")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = ArgumentParser(prog="mjmimic robot", description="robot profiles")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     check = sub.add_parser("check", help="DoF table, mass, collision geoms, joint sweep")
     check.add_argument("robot", help="profile name or .yaml")
     check.add_argument("--mjcf", type=Path, help="robot MJCF (default: the profile's)")

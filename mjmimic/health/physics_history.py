@@ -5,7 +5,8 @@ Every step the monitor copies the engine's full physics state rows (MuJoCo's
 something breaks, the rows of the offending envs are saved to ``physics_history.npz``.
 ``replay`` starts a MuJoCo model from the oldest saved state and applies the later
 commands, so a blow-up can be reproduced in a viewer or a debugger without re-running
-training.
+training; ``saved_poses`` gives the saved poses for a video (``mjmimic doctor RUN_DIR
+--video``).
 """
 
 from __future__ import annotations
@@ -68,3 +69,23 @@ def replay(
         mujoco.mj_getState(model, data, row, full)
         out.append(row)
     return np.asarray(out)
+
+
+def saved_poses(path: Path, env_index: int, nq: int) -> tuple[np.ndarray, int, int]:
+    """The saved ``qpos`` rows of the file's env ``env_index`` (an index into its
+    ``env_ids``), oldest first, up to the last finite one: (qpos (K, nq), that env's id,
+    the number of non-finite rows left out at the end). A full-physics state vector starts
+    with the time, then ``qpos``."""
+    from mjmimic.errors import MjmimicError
+
+    saved = np.load(path)
+    env_ids = saved["env_ids"].tolist()
+    if not 0 <= env_index < len(env_ids):
+        raise MjmimicError(
+            f"{path}: --env {env_index} is out of range; the file holds {len(env_ids)} env(s): "
+            f"ids {env_ids} (use an index 0..{len(env_ids) - 1})"
+        )
+    qpos = saved["state"][:, env_index, 1 : 1 + nq]
+    finite = np.isfinite(qpos).all(axis=1)
+    kept = len(finite) if finite.all() else int(np.argmin(finite))
+    return qpos[:kept], int(env_ids[env_index]), len(finite) - kept

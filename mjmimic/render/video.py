@@ -100,11 +100,29 @@ def write_motion_video(
     """One video frame per clip frame, at the clip's fps, the camera following the root:
     ``mjmimic motion render``. ``motion`` must be aligned to ``robot``. The file appears
     only when complete (``atomic_output``)."""
+    return write_qpos_video(
+        robot.source, motion_qpos(motion, robot), path, motion.fps, width, height
+    )
+
+
+def write_qpos_video(
+    robot_file: str | Path,
+    qpos: np.ndarray,
+    path: Path,
+    fps: float,
+    width: int = 640,
+    height: int = 480,
+) -> Path:
+    """One frame per row of ``qpos`` (T, nq; the robot file's layout), camera following the
+    root; written atomically. Used for clips and for saved physics states."""
     path = Path(path)
     _check_video_path(path, width, height)
-    qpos = motion_qpos(motion, robot)
-    with atomic_output(path) as tmp, RobotView(robot.source, width, height) as view:
-        writer = open_video_writer(tmp, motion.fps)
+    with atomic_output(path) as tmp, RobotView(robot_file, width, height) as view:
+        if qpos.ndim != 2 or qpos.shape[1] != view.nq:
+            raise MjmimicError(
+                f"{robot_file}: qpos frames must have shape (T, {view.nq}), got {qpos.shape}"
+            )
+        writer = open_video_writer(tmp, fps)
         try:
             for q in qpos:
                 view.set_pose(q)

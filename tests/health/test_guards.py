@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import math
 
+import imageio.v2 as imageio
 import numpy as np
 import pytest
 import torch
 
+from mjmimic.cli.main import main
 from mjmimic.health.events import TrainingHealthError
-from mjmimic.health.physics_history import replay
+from mjmimic.health.physics_history import replay, saved_poses
 
 
 def diagnosis(trainer) -> dict:
@@ -100,9 +102,7 @@ def test_nan_in_a_parameter_is_named(trainer_factory):
     assert "actor parameters are non-finite" in report["causes"][0]["cause"]
 
 
-def test_nan_in_physics_state_is_named_and_saved_for_replay(trainer_factory):
-    trainer = trainer_factory()
-    engine = trainer.env.engine
+def poison_qvel_of_env_3_at_step_4(engine) -> None:
     original = engine.step
     calls = [0]
 
@@ -114,6 +114,12 @@ def test_nan_in_physics_state_is_named_and_saved_for_replay(trainer_factory):
             engine._refresh()
 
     engine.step = step
+
+
+def test_nan_in_physics_state_is_named_and_saved_for_replay(trainer_factory):
+    trainer = trainer_factory()
+    engine = trainer.env.engine
+    poison_qvel_of_env_3_at_step_4(engine)
     report = stop_with_diagnosis(trainer)
     first = report["first_problem"]
     assert first["kind"] == "nonfinite_physics"
@@ -126,6 +132,37 @@ def test_nan_in_physics_state_is_named_and_saved_for_replay(trainer_factory):
     # The steps before the NaN replay to the recorded states.
     states = replay(engine.model, report["files"]["physics_history"], 0, engine.num_substeps)
     np.testing.assert_allclose(states[:2], saved["state"][1:3, 0], atol=1e-6)
+
+
+def test_doctor_renders_the_saved_states_up_to_the_last_finite_one(trainer_factory, capsys):
+    trainer = trainer_factory()
+    poison_qvel_of_env_3_at_step_4(trainer.env.engine)
+    stop_with_diagnosis(trainer)
+    run_dir = trainer.settings.out_dir
+    video = run_dir / "blowup.gif"
+    code = main(["doctor", str(run_dir), "--video", str(video)])
+    out = capsys.readouterr().out
+    assert code == 0 and "status: stopped" in out
+    # 4 saved steps; the NaN velocity integrates into qpos only on a later step, so all 4
+    # poses are finite here and every one is a frame.
+    assert "(4 control steps of env 3)" in out
+    frames = imageio.mimread(video)
+    assert len(frames) == 4 and np.asarray(frames[0]).std() > 1
+    code = main(["doctor", str(run_dir), "--video", str(video.with_suffix(".mp4")), "--env", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--env 1 is out of range" in err and "ids [3]" in err
+
+
+def test_saved_poses_stop_at_the_first_non_finite_row(tmp_path):
+    state = np.zeros((5, 2, 1 + 3 + 2))
+    state[:, :, 1:4] = np.arange(5)[:, None, None]
+    state[3, 1, 2] = math.inf
+    path = tmp_path / "h.npz"
+    np.savez(path, state=state, env_ids=np.array([7, 9]))
+    qpos, env_id, dropped = saved_poses(path, 1, 3)
+    assert env_id == 9 and dropped == 2 and qpos.shape == (3, 3)
+    assert qpos[:, 0].tolist() == [0.0, 1.0, 2.0]
+    assert saved_poses(path, 0, 3)[2] == 0
 
 
 def test_mujoco_reset_of_an_unstable_env_is_a_physics_warning(trainer_factory, capsys):
