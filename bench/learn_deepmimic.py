@@ -2,20 +2,25 @@
 
     python bench/learn_deepmimic.py --task humanoid_walk --minutes 60
     python bench/learn_deepmimic.py --task g1_walk --minutes 120
+    python bench/learn_deepmimic.py --task k1_walk --minutes 30
+    python bench/learn_deepmimic.py --summarize bench/results/learn_g1_walk --task g1_walk
 
 Runs ``mjmimic train`` on the task's arg file, then writes into the output directory
 ``curves.png`` (normalized test return, test episode length and tracking errors against
 samples and minutes) and ``summary.json`` (final/best normalized return, minutes to reach
-the target, end-to-end samples/s next to the raw physics throughput of the same model
-measured in the same run).
+the return target and the episode-length target, end-to-end samples/s next to the raw
+physics throughput of the same model measured in the same run). The K1 task first
+retargets the DeepMimic walk onto the K1 (no K1 clips exist), as its config header says.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,11 +28,46 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from physics_baseline import raw_rollout_throughput  # noqa: E402
 
+
+@dataclass(frozen=True)
+class Task:
+    arg_file: str
+    return_target: float | None = None  # normalized test return
+    length_target: float | None = None  # fraction of the full test episode length
+    # The task's reference clip (repo-relative) and the mjmimic command that makes it when
+    # it is missing.
+    clip: str | None = None
+    make_clip: tuple[str, ...] = ()
+
+
 TASKS = {
-    "humanoid_walk": ("args/deepmimic_humanoid_walk.txt", 0.8),
-    "humanoid_squat": ("args/deepmimic_humanoid_squat.txt", 0.8),
-    "g1_walk": ("args/deepmimic_g1_walk.txt", None),
+    "humanoid_walk": Task("args/deepmimic_humanoid_walk.txt", return_target=0.8),
+    "humanoid_squat": Task("args/deepmimic_humanoid_squat.txt", return_target=0.8),
+    "g1_walk": Task("args/deepmimic_g1_walk.txt", length_target=0.9),
+    "k1_walk": Task(
+        "args/deepmimic_k1_walk.txt",
+        length_target=0.9,
+        clip="output/motions/humanoid3d_walk_k1.npz",
+        make_clip=(
+            "motion",
+            "retarget",
+            "${MJMIMIC_DATA}/motions/deepmimic/humanoid3d_walk.txt",
+            "--robot",
+            "k1",
+            "-o",
+            "output/motions/humanoid3d_walk_k1.npz",
+        ),
+    ),
 }
+
+
+def make_clip(task: Task) -> None:
+    if task.clip is None or (REPO / task.clip).exists():
+        return
+    from mjmimic.paths import expand_path
+
+    args = [expand_path(a) for a in task.make_clip]
+    subprocess.run([sys.executable, "-m", "mjmimic", *args], cwd=REPO, check=True)
 
 
 def main() -> None:
@@ -36,18 +76,25 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="default: bench/results/learn_<task>")
+    parser.add_argument(
+        "--summarize", type=Path, metavar="RUN_DIR", help="only (re)write a run's summary"
+    )
     args = parser.parse_args()
-    arg_file, target = TASKS[args.task]
+    task = TASKS[args.task]
+    if args.summarize:
+        summarize(args.summarize, task)
+        return
     out = args.out or REPO / "bench" / "results" / f"learn_{args.task}"
     if (out / "checkpoint.pt").exists():
         sys.exit(f"{out} already holds a run; pass another --out")
+    make_clip(task)
     cmd = [
         sys.executable,
         "-m",
         "mjmimic",
         "train",
         "--arg_file",
-        arg_file,
+        task.arg_file,
         "--out_dir",
         str(out),
         "--max_time",
@@ -57,10 +104,17 @@ def main() -> None:
     ]
     print(" ".join(cmd), flush=True)
     subprocess.run(cmd, cwd=REPO, check=True)
-    summarize(out, target)
+    summarize(out, task)
 
 
-def summarize(out: Path, target: float | None) -> dict:
+def first_minute(minutes: list[float], values: list[float], target: float | None):
+    """The first tested minute at which ``values`` reached ``target`` (None if never)."""
+    if target is None:
+        return None
+    return next((m for m, v in zip(minutes, values, strict=True) if v >= target), None)
+
+
+def summarize(out: Path, task: Task) -> dict:
     import yaml
 
     from mjmimic.logging.table_log import read_table
@@ -77,17 +131,28 @@ def summarize(out: Path, target: float | None) -> dict:
     ]
     minutes = [table["Wall_Time"][i] * 60.0 for i in tested]
     norm = [table["Test_Normalized_Return"][i] for i in tested]
-    reached = next((m for m, v in zip(minutes, norm, strict=True) if target and v >= target), None)
-    physics = raw_rollout_throughput(config, config["num_envs"], seconds=5.0)
+    full_length = math.ceil(config["env"]["episode_length"] * config["engine"]["control_freq"])
+    length = [table["Test_Episode_Length"][i] / full_length for i in tested]
+    # The raw physics number belongs to the run: re-summarizing later (perhaps on a busy
+    # machine) keeps the one measured when the run ended.
+    previous = out / "summary.json"
+    if previous.exists():
+        physics = json.loads(previous.read_text())["raw_physics_steps_per_s"]
+    else:
+        physics = raw_rollout_throughput(config, config["num_envs"], seconds=5.0)
     steps = table["Samples"][-1]
     summary = {
         "samples": steps,
         "minutes": table["Wall_Time"][-1] * 60.0,
         "final_normalized_return": norm[-1],
         "best_normalized_return": max(norm),
-        "target": target,
-        "minutes_to_target": reached,
+        "target": task.return_target,
+        "minutes_to_target": first_minute(minutes, norm, task.return_target),
         "final_test_episode_length": table["Test_Episode_Length"][tested[-1]],
+        "full_episode_length": full_length,
+        "best_episode_length_fraction": max(length),
+        "episode_length_target": task.length_target,
+        "minutes_to_episode_length_target": first_minute(minutes, length, task.length_target),
         "final_joint_rot_err_rad": table["Test_Joint_Rot_Err"][tested[-1]],
         "final_root_pos_err_m": table["Test_Root_Pos_Err"][tested[-1]],
         "final_key_pos_err_m": table["Test_Key_Pos_Err"][tested[-1]],
