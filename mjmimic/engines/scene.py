@@ -28,13 +28,14 @@ from mjmimic.robots.model import RobotModel
 
 FLOOR_NAME = "mjmimic_floor"
 
-_INTEGRATORS = {
+# MuJoCo's enums by the names engine configs (and policy metadata) use.
+INTEGRATORS = {
     "euler": mujoco.mjtIntegrator.mjINT_EULER,
     "rk4": mujoco.mjtIntegrator.mjINT_RK4,
     "implicit": mujoco.mjtIntegrator.mjINT_IMPLICIT,
     "implicitfast": mujoco.mjtIntegrator.mjINT_IMPLICITFAST,
 }
-_SOLVERS = {
+SOLVERS = {
     "newton": mujoco.mjtSolver.mjSOL_NEWTON,
     "cg": mujoco.mjtSolver.mjSOL_CG,
     "pgs": mujoco.mjtSolver.mjSOL_PGS,
@@ -98,8 +99,8 @@ def build_scene(robot: RobotModel, cfg: EngineConfig, pd: PDTable) -> mujoco.MjM
         # data = found | force (bits 1|2), reduce = netforce (3), one slot.
         sensor.intprm = [3, 3, 1]
     spec.option.timestep = 1.0 / cfg.sim_freq
-    spec.option.integrator = _INTEGRATORS[cfg.integrator]
-    spec.option.solver = _SOLVERS[cfg.solver]
+    spec.option.integrator = INTEGRATORS[cfg.integrator]
+    spec.option.solver = SOLVERS[cfg.solver]
     spec.option.iterations = cfg.iterations
     spec.option.ls_iterations = cfg.ls_iterations
     try:

@@ -27,7 +27,7 @@ import mujoco
 import numpy as np
 import onnxruntime as ort
 
-from mjmimic.engines.scene import strip_demo_scene
+from mjmimic.engines.scene import INTEGRATORS, SOLVERS, strip_demo_scene
 from mjmimic.errors import MjmimicError
 from mjmimic.export.metadata import PolicyMetadata, read_policy
 from mjmimic.export.numpy_obs import RobotMap, observation, quat_angle
@@ -35,17 +35,6 @@ from mjmimic.export.reference import ReferenceMotion
 from mjmimic.robots.model import load_mjcf
 
 FLOOR = "sim2sim_floor"
-_INTEGRATORS = {
-    "euler": mujoco.mjtIntegrator.mjINT_EULER,
-    "rk4": mujoco.mjtIntegrator.mjINT_RK4,
-    "implicit": mujoco.mjtIntegrator.mjINT_IMPLICIT,
-    "implicitfast": mujoco.mjtIntegrator.mjINT_IMPLICITFAST,
-}
-_SOLVERS = {
-    "newton": mujoco.mjtSolver.mjSOL_NEWTON,
-    "cg": mujoco.mjtSolver.mjSOL_CG,
-    "pgs": mujoco.mjtSolver.mjSOL_PGS,
-}
 
 
 @dataclass
@@ -110,8 +99,8 @@ def build_scene(robot_file: Path, meta: PolicyMetadata) -> mujoco.MjModel:
     )
     floor.contype = floor.conaffinity = 1
     spec.option.timestep = meta.sim_dt
-    spec.option.integrator = _INTEGRATORS[phys.integrator]
-    spec.option.solver = _SOLVERS[phys.solver]
+    spec.option.integrator = INTEGRATORS[phys.integrator]
+    spec.option.solver = SOLVERS[phys.solver]
     spec.option.iterations = phys.iterations
     spec.option.ls_iterations = phys.ls_iterations
     try:
