@@ -12,7 +12,10 @@ action scales and the retargeting keypoint map. It is loaded into ``RobotProfile
 2. ``$MJMIMIC_ROBOTS/<mjcf.data>`` (a folder laid out like the reference data's robots/);
 3. ``$MENAGERIE_ROOT/<mjcf.menagerie>`` (a mujoco-menagerie checkout);
 4. the MJCF bundled with mjmimic (``mjcf.bundled``), else
-   ``<shared data>/robots/<mjcf.data>`` (the reference data, used by tests).
+   ``<shared data>/robots/<mjcf.data>`` (the reference data, used by tests);
+5. the menagerie cache, and for a profile with ``mjcf.menagerie`` not found anywhere
+   above: that folder of mujoco-menagerie fetched into the cache (``robots/menagerie.py``;
+   ``MJMIMIC_OFFLINE=1`` forbids it).
 
 The profile must name exactly the MJCF's joints: a model with joints the profile does not
 name, or the reverse, is refused with both lists (a different model revision would
@@ -29,6 +32,7 @@ from mjmimic.config.schema import load_config
 from mjmimic.config.yaml_source import load_yaml
 from mjmimic.errors import AssetError, ConfigError
 from mjmimic.paths import ASSETS_DIR, shared_data_dir
+from mjmimic.robots import menagerie
 from mjmimic.robots.model import RobotModel
 
 PROFILES_DIR = ASSETS_DIR / "robots" / "profiles"
@@ -182,6 +186,8 @@ def find_mjcf(profile: RobotProfile, mjcf: str | Path | None = None) -> Path:
     for candidate in candidates:
         if candidate.is_file():
             return candidate
+    if profile.mjcf.menagerie:
+        return menagerie.fetch_model(profile.mjcf.menagerie, profile.name)
     raise AssetError(
         f"robot '{profile.name}': MJCF not found (tried {', '.join(map(str, candidates))}); "
         "set MJMIMIC_ROBOTS or MENAGERIE_ROOT, or pass the MJCF path"
