@@ -45,7 +45,9 @@ def sim2sim(tokens: list[str]) -> int:
         description="Run an exported ONNX policy in a fresh MuJoCo simulation (metadata only).",
     )
     parser.add_argument("policy", type=Path, help="policy .onnx written by 'mjmimic export'")
-    parser.add_argument("--robot", type=Path, required=True, help="the robot's MJCF file")
+    parser.add_argument(
+        "--robot", required=True, help="the robot's MJCF file or profile name (g1, k1, ...)"
+    )
     parser.add_argument(
         "--motion", help="an embedded clip's name or a motion file (default: first embedded clip)"
     )
@@ -58,10 +60,12 @@ def sim2sim(tokens: list[str]) -> int:
     if args.video is not None and args.video.suffix.lower() not in VIDEO_SUFFIXES:
         raise MjmimicError(f"--video {args.video}: use a name ending in .mp4 or .gif")
     from mjmimic.export.sim2sim import Sim2Sim
+    from mjmimic.robots.profiles import robot_from_arg
 
-    runner = Sim2Sim(args.policy, args.robot, args.motion)
+    robot_file = robot_from_arg(args.robot).source
+    runner = Sim2Sim(args.policy, robot_file, args.motion)
     report = runner.run(args.seconds, args.start, args.video)
-    print(f"policy:              {args.policy} on {args.robot}")
+    print(f"policy:              {args.policy} on {robot_file}")
     print(f"reference:           {runner.reference.name}")
     print(report.summary())
     if args.video is not None:

@@ -32,6 +32,7 @@ from mjmimic.motion.formats import WRITE_FORMATS, read_motion, write_motion
 from mjmimic.motion.motion import LOOP_MODES, Motion
 from mjmimic.paths import atomic_output
 from mjmimic.robots.model import RobotModel
+from mjmimic.robots.profiles import robot_from_arg
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -113,7 +114,7 @@ def main(argv: list[str]) -> int:
         return _retarget(
             args.input, args.robot, args.mjcf, args.out, args.fps, args.source_robot, args.preview
         )
-    robot = _robot(args.robot) if args.robot else None
+    robot = robot_from_arg(args.robot) if args.robot else None
     if args.command == "info":
         print(_info(args.input, robot, args.in_fps, args.clip))
         return 0
@@ -136,15 +137,6 @@ def main(argv: list[str]) -> int:
     out = _write_atomic(edits[args.command](motion), args.input, args.output, robot, args.format)
     print(f"wrote {out}")
     return 0
-
-
-def _robot(arg: Path) -> RobotModel:
-    """An MJCF path, or a robot profile name resolved to its MJCF."""
-    if arg.suffix.lower() == ".xml" or arg.is_file():
-        return RobotModel.from_file(arg)
-    from mjmimic.robots.profiles import resolve_robot
-
-    return resolve_robot(str(arg))[1]
 
 
 def _info(path: Path, robot: RobotModel | None, fps: float | None, clip: str | None) -> str:

@@ -203,3 +203,12 @@ def resolve_robot(
     robot = RobotModel.from_file(find_mjcf(profile, mjcf))
     profile.check_robot(robot)
     return profile, robot
+
+
+def robot_from_arg(arg: str | Path) -> RobotModel:
+    """A command's ``--robot``: an MJCF path, or a profile name (``g1``, ``k1``...) resolved
+    to its MJCF and checked against its profile."""
+    path = Path(arg)
+    if path.suffix.lower() == ".xml" or path.is_file():
+        return RobotModel.from_file(path)
+    return resolve_robot(str(arg))[1]

@@ -33,6 +33,14 @@ def test_runs_the_trained_policy_and_reports(exported, cli):
     assert 0.0 < _report_value(result.out, "joint rotation err") < 1.0
 
 
+def test_robot_profile_name_finds_the_same_mjcf(exported, cli):
+    result = cli(["sim2sim", str(exported.policy), "--robot", "humanoid", "--seconds", "0.2"])
+    assert result.code == 0, result.err
+    assert f"on {HUMANOID}" in result.out.splitlines()[0]
+    result = cli(["sim2sim", str(exported.policy), "--robot", "no_such_robot"])
+    assert result.code == 2 and "no_such_robot" in result.err and "g1" in result.err
+
+
 def test_falls_are_detected(exported):
     sim = Sim2Sim(exported.policy, HUMANOID)
     sim.reset(0.0)
