@@ -188,12 +188,15 @@ def test(tokens: list[str]) -> int:
     else:
         run = RunConfig.from_dict(model["config"], f"{args.model_file} (saved config)")
         run.engine.num_threads = threads
+    episodes = args.test_episodes if args.test_episodes is not None else run.agent.test_episodes
     if args.given("num_envs"):
         run.num_envs = args.num_envs
+    else:
+        # The run's env count is a training choice: 4 test episodes need 4 envs, not 512.
+        run.num_envs = max(1, min(run.num_envs, episodes))
     _seed_everything(args.rand_seed if args.rand_seed is not None else run.seed)
     env, agent = build_env_and_agent(run)
     agent.load_model_state_dict(model["model"])
-    episodes = args.test_episodes if args.test_episodes is not None else run.agent.test_episodes
     result = evaluate(env, agent, episodes)
     print(f"model:               {args.model_file} (iteration {model.get('iteration')})")
     print(f"episodes:            {int(result['episodes'])} over {run.num_envs} envs")

@@ -59,6 +59,13 @@ def test_test_episodes_round_up_to_whole_envs(smoke_run, capsys):
     assert "episodes:            8 over 4 envs" in capsys.readouterr().out
 
 
+def test_without_num_envs_a_few_episodes_use_as_few_envs(smoke_run, capsys):
+    """The run trained with more envs than 3; testing 3 episodes steps 3 envs, not all."""
+    model = str(smoke_run.out_dir / "model.pt")
+    assert main(["test", "--model_file", model, "--test_episodes", "3", "--threads", "1"]) == 0
+    assert "episodes:            3 over 3 envs" in capsys.readouterr().out
+
+
 def test_test_is_deterministic_for_a_seed(smoke_run, capsys):
     model = str(smoke_run.out_dir / "model.pt")
     argv = ["test", "--model_file", model, "--test_episodes", "2", "--num_envs", "2"]
