@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -33,7 +32,9 @@ from physics_baseline import raw_rollout_throughput  # noqa: E402
 class Task:
     arg_file: str
     return_target: float | None = None  # normalized test return
-    length_target: float | None = None  # fraction of the full test episode length
+    # Test episode length as a fraction of the full length (the steps each test episode
+    # lasts without falling: the time limit, or the rest of a non-looping clip).
+    length_target: float | None = None
     # The task's reference clip (repo-relative) and the mjmimic command that makes it when
     # it is missing.
     clip: str | None = None
@@ -131,8 +132,9 @@ def summarize(out: Path, task: Task) -> dict:
     ]
     minutes = [table["Wall_Time"][i] * 60.0 for i in tested]
     norm = [table["Test_Normalized_Return"][i] for i in tested]
-    full_length = math.ceil(config["env"]["episode_length"] * config["engine"]["control_freq"])
-    length = [table["Test_Episode_Length"][i] / full_length for i in tested]
+    # Runs logged before the column existed (the humanoid walk run) have no fractions.
+    fractions = table.get("Test_Episode_Length_Fraction")
+    length = [fractions[i] for i in tested] if fractions else None
     # The raw physics number belongs to the run: re-summarizing later (perhaps on a busy
     # machine) keeps the one measured when the run ended.
     previous = out / "summary.json"
@@ -149,10 +151,12 @@ def summarize(out: Path, task: Task) -> dict:
         "target": task.return_target,
         "minutes_to_target": first_minute(minutes, norm, task.return_target),
         "final_test_episode_length": table["Test_Episode_Length"][tested[-1]],
-        "full_episode_length": full_length,
-        "best_episode_length_fraction": max(length),
+        "final_episode_length_fraction": length[-1] if length else None,
+        "best_episode_length_fraction": max(length) if length else None,
         "episode_length_target": task.length_target,
-        "minutes_to_episode_length_target": first_minute(minutes, length, task.length_target),
+        "minutes_to_episode_length_target": first_minute(minutes, length, task.length_target)
+        if length
+        else None,
         "final_joint_rot_err_rad": table["Test_Joint_Rot_Err"][tested[-1]],
         "final_root_pos_err_m": table["Test_Root_Pos_Err"][tested[-1]],
         "final_key_pos_err_m": table["Test_Key_Pos_Err"][tested[-1]],
@@ -177,10 +181,12 @@ def plot_curves(table, tested, path: Path) -> None:
     rows = [
         ("Test_Normalized_Return", "normalized test return"),
         ("Test_Episode_Length", "test episode length (steps)"),
+        ("Test_Episode_Length_Fraction", "test episode length / full length"),
         ("Test_Key_Pos_Err", "key-body position error (m)"),
         ("Test_Joint_Rot_Err", "joint rotation error (rad)"),
     ]
-    fig, axes = plt.subplots(len(rows), 2, figsize=(11, 12), constrained_layout=True)
+    rows = [r for r in rows if r[0] in table]  # runs logged before a column existed
+    fig, axes = plt.subplots(len(rows), 2, figsize=(11, 2.9 * len(rows)), constrained_layout=True)
     for r, (key, label) in enumerate(rows):
         values = [table[key][i] for i in tested]
         for c, (x, xlabel) in enumerate([(samples, "samples (M)"), (minutes, "minutes")]):

@@ -206,6 +206,10 @@ def test(tokens: list[str]) -> int:
         f"mean episode length: {result['episode_length']:.1f} steps "
         f"({result['episode_length'] * env.dt:.2f} s)"
     )
+    print(
+        f"episode length:      {result['episode_length_fraction']:.1%} of the full length "
+        "(1 = no episode ended early)"
+    )
     print(f"joint rotation err:  {result['joint_rot_err']:.4f} rad")
     print(f"root position err:   {result['root_pos_err']:.4f} m")
     print(f"key body pos err:    {result['key_pos_err']:.4f} m")

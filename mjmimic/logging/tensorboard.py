@@ -7,6 +7,7 @@ from pathlib import Path
 _MAIN = {
     "Test_Return",
     "Test_Episode_Length",
+    "Test_Episode_Length_Fraction",
     "Train_Return",
     "Train_Episode_Length",
     "Test_Normalized_Return",

@@ -23,6 +23,7 @@ class EpisodeTracker:
         self.returns: list[torch.Tensor] = []
         self.lengths: list[torch.Tensor] = []
         self.normalizers: list[torch.Tensor] = []
+        self.full_lengths: list[torch.Tensor] = []
         self.metrics: list[torch.Tensor] = []
 
     def step(
@@ -31,9 +32,12 @@ class EpisodeTracker:
         done: torch.Tensor,
         metrics: dict[str, torch.Tensor] | None = None,
         best_return: torch.Tensor | None = None,
+        full_length: torch.Tensor | None = None,
     ) -> None:
         """``best_return`` (N,): the return a perfect policy would get for each env's
-        current episode (for normalized returns); read for the envs that finish now."""
+        current episode (for normalized returns); ``full_length`` (N,): the steps that
+        episode lasts without failing (for the length fraction). Both are read for the envs
+        that finish now."""
         self._return += reward.double()
         self._length += 1
         if self.metric_names:
@@ -51,6 +55,8 @@ class EpisodeTracker:
             self.lengths.append(self._length[idx].clone())
             if best_return is not None:
                 self.normalizers.append(best_return[idx].double())
+            if full_length is not None:
+                self.full_lengths.append(full_length[idx].double())
             if self.metric_names:
                 self.metrics.append(self._metrics[idx] / self._length[idx, None])
         self._return[ended] = 0.0
@@ -76,10 +82,14 @@ class EpisodeTracker:
         }
         if self.normalizers:
             out["normalized_return"] = (returns / torch.cat(self.normalizers)).mean().item()
+        if self.full_lengths:
+            lengths = torch.cat(self.lengths).double()
+            out["episode_length_fraction"] = (lengths / torch.cat(self.full_lengths)).mean().item()
         if self.metric_names:
             means = torch.cat(self.metrics).mean(dim=0)
             out.update({k: means[i].item() for i, k in enumerate(self.metric_names)})
         return out
 
     def clear_finished(self) -> None:
-        self.returns, self.lengths, self.normalizers, self.metrics = [], [], [], []
+        self.returns, self.lengths, self.metrics = [], [], []
+        self.normalizers, self.full_lengths = [], []

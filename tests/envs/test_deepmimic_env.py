@@ -87,6 +87,20 @@ def test_reference_replay_of_the_imported_walk_tracks_and_does_not_fall_for_a_se
             assert (info["tracking"]["root_pos_err"] < 0.05).all(), step
 
 
+def test_full_episode_steps_stop_where_a_non_looping_clip_ends(shared_data):
+    kick = str(shared_data / "motions/deepmimic/humanoid3d_kick.txt")
+    env = make_env(WALK, 64, motion_file=kick)  # kick: loop "none" -> clamp
+    env.reset()
+    duration = env.motion_lib.clip_duration(env.motion_ids)
+    remaining = torch.ceil((duration - env.motion_start) / env.dt - 1e-6).clamp_min(1.0)
+    assert torch.equal(env.full_episode_steps(), remaining)
+    assert float(env.full_episode_steps().max()) < env.cfg.episode_length / env.dt
+    assert torch.allclose(env.best_episode_return(), env.max_reward * remaining)
+    walk = make_env(WALK, 4)  # a wrap clip runs to the time limit
+    walk.reset()
+    assert walk.full_episode_steps().tolist() == [300.0] * 4
+
+
 def test_a_fall_ends_the_episode_with_fail_and_time_ends_the_rest():
     env = make_env(SQUAT, 4, episode_length=1.0)
     env.reset()

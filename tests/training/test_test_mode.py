@@ -21,6 +21,7 @@ LINES = {
     "joint rotation err": r"joint rotation err: +(\S+) rad",
     "root position err": r"root position err: +(\S+) m",
     "key body pos err": r"key body pos err: +(\S+) m",
+    "length fraction": r"episode length: +(\S+)% of the full length",
 }
 
 
@@ -46,6 +47,7 @@ def test_test_command_prints_metrics(smoke_run, capsys):
     assert all(math.isfinite(x) for x in v.values())
     assert v["mean return"] > 0.0
     assert 0.0 < v["normalized return"] <= 1.0
+    assert 0.0 < v["length fraction"] <= 100.0
     assert 1.0 <= v["episode length"] <= 300.0  # 10 s episodes at 30 Hz
     assert 0.0 <= v["joint rotation err"] < math.pi
     assert v["root position err"] >= 0.0 and v["key body pos err"] >= 0.0
@@ -99,6 +101,9 @@ class _FakeEnv:
     def best_episode_return(self):
         return 2.0 * self.lengths.double()
 
+    def full_episode_steps(self):
+        return 4.0 * self.lengths.double()
+
     def step(self, action):
         assert self.compute_tracking_errors
         self.t += 1
@@ -135,6 +140,7 @@ def test_evaluate_counts_each_env_exactly_its_quota(episodes):
     assert result["episode_length"] == 5.5
     assert result["return"] == 5.5
     assert result["normalized_return"] == 0.5
+    assert result["episode_length_fraction"] == 0.25
     assert all(result[k] == 5.5 for k in TRACKING_METRICS)
     assert agent.training and not env.compute_tracking_errors  # modes restored
 

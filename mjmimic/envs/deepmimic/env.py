@@ -124,6 +124,11 @@ class DeepMimicEnv:
     def action_bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
         return self._action_low, self._action_high
 
+    def full_episode_steps(self) -> torch.Tensor:
+        """How many steps each env's current episode lasts if it never fails: the episode
+        time limit, or less where a non-looping clip ends sooner (random start times)."""
+        return self._max_steps
+
     def best_episode_return(self) -> torch.Tensor:
         """What a perfect policy would earn in each env's current episode: the best
         per-step reward times the steps the episode lasts without failing."""
