@@ -7,8 +7,9 @@ in (64, 256) and each thread count in (1, 2), the DeepMimic env is stepped with 
 reference pose as PD target (a realistic upright contact mix; envs that fall are reset).
 Reported per configuration:
 
-* ``env``: env control steps/s, everything included (actions, physics, FK, reference
-  lookup, observation, reward, done flags, resets);
+* ``env``: env control steps/s, everything the env does included (action clipping,
+  physics, FK, reference lookup, observation, reward, done flags, resets); the harness's
+  own lookup of the PD targets (the stand-in for a policy) is not timed;
 * ``raw``: the same ``mujoco.rollout`` calls on the same states timed alone: what MuJoCo
   itself needs for those steps, the physical limit;
 * ``ratio`` = env / raw. Target: >= 0.85 for the humanoid at N = 256.
@@ -65,23 +66,26 @@ def measure(env: DeepMimicEnv, seconds: float) -> tuple[float, float]:
     env.reset()
     for _ in range(10):  # warm up
         _step(env)
-    rollout_time, steps = 0.0, 0
+    rollout_time, env_time, steps = 0.0, 0.0, 0
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
-        _step(env)
+        env_time += _step(env)
         steps += 1
-    total = time.perf_counter() - start
     pool.rollout = original
     n = env.num_envs * steps
-    return n / total, n / rollout_time
+    return n / env_time, n / rollout_time
 
 
-def _step(env: DeepMimicEnv) -> None:
-    ref = env.motion_lib.get_state(env.motion_ids, env.motion_start + env.time + env.dt)
-    _, _, done, _ = env.step(ref.dof_pos)
+def _step(env: DeepMimicEnv) -> float:
+    """One step with the reference pose of the next step as PD target; returns the time
+    spent in the env (step and resets), not in looking up that target."""
+    target = env.motion_lib.get_state(env.motion_ids, env.motion_start + env.time + env.dt)
+    start = time.perf_counter()
+    _, _, done, _ = env.step(target.dof_pos)
     ids = torch.nonzero(done).flatten()
     if ids.numel():
         env.reset(ids)
+    return time.perf_counter() - start
 
 
 def main() -> None:
