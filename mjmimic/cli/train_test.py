@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import signal
+import sys
 import time
 from pathlib import Path
 
@@ -166,13 +168,22 @@ def train(tokens: list[str]) -> int:
         f"{threads} threads | seed {run.seed} | out {out_dir}"
     )
     trainer.train()
+    env.engine.close()
+    test_env.engine.close()
+    if trainer.stopped_by is not None:
+        print(
+            f"stopped by {trainer.stopped_by} after iteration {trainer.iteration} "
+            f"({trainer.samples:,} samples): model.pt and checkpoint.pt saved; continue with "
+            f"mjmimic train --resume {out_dir}",
+            file=sys.stderr,
+        )
+        return 128 + int(getattr(signal, trainer.stopped_by))
     test = trainer.last_test
     print(
         f"done: {trainer.samples:,} samples, {trainer.iteration} iterations; "
         f"test return {test.get('return', float('nan')):.3f}, "
         f"normalized {test.get('normalized_return', float('nan')):.3f}"
     )
-    env.engine.close()
     return 0
 
 

@@ -1,9 +1,11 @@
 """The training loop: collect ``steps_per_iter`` steps from all envs, update, log, repeat.
 
 Every ``iters_per_output`` iterations (and at the end) it runs test episodes, writes
-``model.pt`` and ``checkpoint.pt``, then resets all envs. Resetting right after the
-checkpoint (which stores the RNG states) is what makes ``--resume`` continue exactly as
-an uninterrupted run would: the env state after a checkpoint is a function of the RNG.
+``model.pt`` and ``checkpoint.pt``, then resets all envs. Ctrl-C or SIGTERM ends the run
+after the iteration in progress, saved but without test episodes (``stop_signals.py``).
+Resetting right after the checkpoint (which stores the RNG states) is what makes
+``--resume`` continue exactly as an uninterrupted run would: the env state after a
+checkpoint is a function of the RNG.
 
 The health monitor (``mjmimic/health``) watches every step and update through three
 hooks; it may ask to skip an iteration or roll back to the last checkpoint, stop the run
@@ -27,6 +29,7 @@ from mjmimic.logging.table_log import TableLog
 from mjmimic.training import checkpoint
 from mjmimic.training.episodes import EpisodeTracker
 from mjmimic.training.evaluation import evaluate
+from mjmimic.training.stop_signals import StopSignals
 
 
 @dataclass
@@ -54,6 +57,7 @@ class Trainer:
         self.samples = 0
         self.wall_time = 0.0  # seconds of training, summed over resumed sessions
         self.last_test: dict[str, float] = {}
+        self.stopped_by: str | None = None  # the signal that ended the last train()
         self.health = HealthMonitor(agent.cfg.health, env, agent, settings.out_dir, run_config)
 
     # -------------------------------------------------------------------- persistence
@@ -122,84 +126,88 @@ class Trainer:
         obs = env.reset()
         steps_per_iter = agent.cfg.steps_per_iter
         health = self.health
-        try:
-            while self.samples < s.max_samples:
-                start = time.perf_counter()
-                health.start_iteration(self.iteration)
-                term_sums: dict[str, torch.Tensor] = {}
-                verdict = Verdict.OK
-                for _ in range(steps_per_iter):
-                    action = agent.act(obs)
-                    verdict = health.after_act(obs, action)
+        with StopSignals() as signals:
+            try:
+                while self.samples < s.max_samples:
+                    start = time.perf_counter()
+                    health.start_iteration(self.iteration)
+                    term_sums: dict[str, torch.Tensor] = {}
+                    verdict = Verdict.OK
+                    for _ in range(steps_per_iter):
+                        action = agent.act(obs)
+                        verdict = health.after_act(obs, action)
+                        if verdict is not Verdict.OK:
+                            break
+                        next_obs, reward, done, info = env.step(action)
+                        verdict = health.after_step(action, next_obs, reward, info)
+                        if verdict is not Verdict.OK:
+                            break
+                        agent.record_step(next_obs, reward, done)
+                        tracker.step(reward, done)
+                        for k, v in info["reward_terms"].items():
+                            term_sums[k] = term_sums.get(k, 0.0) + v.mean()
+                        obs = next_obs
+                        done_ids = torch.nonzero(done).flatten()
+                        if done_ids.numel():
+                            obs = env.reset(done_ids)
+                    collect_time = time.perf_counter() - start
+                    if verdict is Verdict.OK:
+                        verdict = health.before_update()
+                    if verdict is Verdict.OK:
+                        stats = agent.update()
+                        verdict = health.after_update(stats)
                     if verdict is not Verdict.OK:
-                        break
-                    next_obs, reward, done, info = env.step(action)
-                    verdict = health.after_step(action, next_obs, reward, info)
-                    if verdict is not Verdict.OK:
-                        break
-                    agent.record_step(next_obs, reward, done)
-                    tracker.step(reward, done)
-                    for k, v in info["reward_terms"].items():
-                        term_sums[k] = term_sums.get(k, 0.0) + v.mean()
-                    obs = next_obs
-                    done_ids = torch.nonzero(done).flatten()
-                    if done_ids.numel():
-                        obs = env.reset(done_ids)
-                collect_time = time.perf_counter() - start
-                if verdict is Verdict.OK:
-                    verdict = health.before_update()
-                if verdict is Verdict.OK:
-                    stats = agent.update()
-                    verdict = health.after_update(stats)
-                if verdict is not Verdict.OK:
-                    obs = self._recover(verdict)
-                    continue
-                self.iteration += 1
-                self.samples += steps_per_iter * env.num_envs
-                iter_time = time.perf_counter() - start
-                last = self.samples >= s.max_samples or time.perf_counter() >= deadline
-                output_now = self.iteration % s.iters_per_output == 0 or last
-                if output_now:
-                    self.last_test = evaluate(self.test_env, agent, s.test_episodes)
-                # Wall_Time is the honest clock of the run: evaluation counts too.
-                self.wall_time += time.perf_counter() - start
-                row = self._log_row(
-                    stats,
-                    tracker,
-                    term_sums,
-                    steps_per_iter,
-                    collect_time,
-                    iter_time,
-                    self.last_test if output_now else {},
-                )
-                tracker.clear_finished()
-                for log in logs:
-                    log.write(row)
-                if tb is not None:
-                    tb.write(row, self.samples)
-                if progress is not None:
-                    progress.update(
-                        self.iteration,
-                        self.samples,
-                        row["Samples_Per_Sec"],
-                        self.wall_time,
-                        self.last_test.get("return"),
+                        obs = self._recover(verdict)
+                        continue
+                    self.iteration += 1
+                    self.samples += steps_per_iter * env.num_envs
+                    iter_time = time.perf_counter() - start
+                    stop = signals.received is not None
+                    last = stop or self.samples >= s.max_samples or time.perf_counter() >= deadline
+                    output_now = self.iteration % s.iters_per_output == 0 or last
+                    tested = output_now and not stop
+                    if tested:
+                        self.last_test = evaluate(self.test_env, agent, s.test_episodes)
+                    # Wall_Time is the honest clock of the run: evaluation counts too.
+                    self.wall_time += time.perf_counter() - start
+                    row = self._log_row(
+                        stats,
+                        tracker,
+                        term_sums,
+                        steps_per_iter,
+                        collect_time,
+                        iter_time,
+                        self.last_test if tested else {},
                     )
-                if output_now:
-                    self.save()
-                    obs = env.reset()
-                if last:
-                    break
-        except Exception as exc:
-            health.on_crash(exc)
-            raise
-        finally:
-            for log in logs:
-                log.close()
-            if tb is not None:
-                tb.close()
-            if progress is not None:
-                progress.finish()
+                    tracker.clear_finished()
+                    for log in logs:
+                        log.write(row)
+                    if tb is not None:
+                        tb.write(row, self.samples)
+                    if progress is not None:
+                        progress.update(
+                            self.iteration,
+                            self.samples,
+                            row["Samples_Per_Sec"],
+                            self.wall_time,
+                            self.last_test.get("return"),
+                        )
+                    if output_now:
+                        self.save()
+                        obs = env.reset()
+                    if last:
+                        break
+            except Exception as exc:
+                health.on_crash(exc)
+                raise
+            finally:
+                self.stopped_by = signals.received
+                for log in logs:
+                    log.close()
+                if tb is not None:
+                    tb.close()
+                if progress is not None:
+                    progress.finish()
 
     def _recover(self, verdict: Verdict) -> torch.Tensor:
         """Drop this iteration (and with ROLLBACK return to the checkpoint); fresh episodes."""
