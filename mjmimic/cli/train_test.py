@@ -64,6 +64,13 @@ TRAIN_SPEC = ArgSpec(
         ),
         ArgFlag("resume", Path, help="continue the run in this output directory where it stopped"),
         ArgFlag("save_int_models", bool, False, help="also keep int_models/model_<iter>.pt"),
+        ArgFlag(
+            "collect_threads",
+            int,
+            1,
+            help="torch threads while collecting rollouts and test episodes (the update "
+            "uses --threads); 1 leaves the cores to MuJoCo (docs/benchmarks.md)",
+        ),
     ],
     prog="mjmimic train",
     description="Train a motion-imitation policy with PPO.",
@@ -157,6 +164,7 @@ def train(tokens: list[str]) -> int:
         test_episodes=test_episodes,
         logger=args.logger,
         save_int_models=args.save_int_models,
+        collect_threads=args.collect_threads,
     )
     test_env = build_test_env(run, env, test_episodes)
     trainer = Trainer(env, agent, settings, run.to_dict(), test_env=test_env)

@@ -7,7 +7,8 @@ quick) and the command says how to ``--resume``. A second signal interrupts at o
 atomically, so a run is never left with a half-written one.
 
 Signal handlers can only be installed from the main thread; elsewhere (a trainer driven
-from a worker thread) this does nothing and signals keep their usual effect.
+from a worker thread) this does nothing and signals keep their usual effect. A signal the
+process ignores (``nohup``, a shell's background job ignoring SIGINT) stays ignored.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ class StopSignals:
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():
             for sig in _SIGNALS:
-                self._previous[sig] = signal.signal(sig, self._handle)
+                if signal.getsignal(sig) is not signal.SIG_IGN:
+                    self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
     def __exit__(self, *exc) -> None:

@@ -42,6 +42,10 @@ class RunSettings:
     logger: str  # "txt" | "tb"
     save_int_models: bool = False
     progress: bool = True
+    # torch threads while the envs step (rollouts, test episodes); None: as for the update.
+    # Idle OpenMP workers of a multi-threaded torch spin beside MuJoCo's rollout threads
+    # and slow both: on 2 cores 1 thread here made env stepping ~20 % faster.
+    collect_threads: int | None = None
 
 
 class Trainer:
@@ -126,10 +130,13 @@ class Trainer:
         obs = env.reset()
         steps_per_iter = agent.cfg.steps_per_iter
         health = self.health
+        update_threads = torch.get_num_threads()
+        collect_threads = s.collect_threads or update_threads
         with StopSignals() as signals:
             try:
                 while self.samples < s.max_samples:
                     start = time.perf_counter()
+                    torch.set_num_threads(collect_threads)
                     health.start_iteration(self.iteration)
                     term_sums: dict[str, torch.Tensor] = {}
                     verdict = Verdict.OK
@@ -151,6 +158,7 @@ class Trainer:
                         if done_ids.numel():
                             obs = env.reset(done_ids)
                     collect_time = time.perf_counter() - start
+                    torch.set_num_threads(update_threads)
                     if verdict is Verdict.OK:
                         verdict = health.before_update()
                     if verdict is Verdict.OK:
@@ -167,6 +175,7 @@ class Trainer:
                     output_now = self.iteration % s.iters_per_output == 0 or last
                     tested = output_now and not stop
                     if tested:
+                        torch.set_num_threads(collect_threads)
                         self.last_test = evaluate(self.test_env, agent, s.test_episodes)
                     # Wall_Time is the honest clock of the run: evaluation counts too.
                     self.wall_time += time.perf_counter() - start
@@ -201,6 +210,7 @@ class Trainer:
                 health.on_crash(exc)
                 raise
             finally:
+                torch.set_num_threads(update_threads)
                 self.stopped_by = signals.received
                 for log in logs:
                     log.close()
