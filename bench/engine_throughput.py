@@ -13,6 +13,8 @@ Reported per configuration:
 * ``raw``: the same ``mujoco.rollout`` calls on the same states timed alone: what MuJoCo
   itself needs for those steps, the physical limit;
 * ``ratio`` = env / raw. Target: >= 0.85 for the humanoid at N = 256.
+
+"threads" are MuJoCo's rollout threads; torch runs on one, as training steps its envs.
 """
 
 from __future__ import annotations
@@ -93,6 +95,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    # Torch on one thread, as training steps its envs (--collect_threads 1): "threads"
+    # are MuJoCo's.
+    torch.set_num_threads(1)
     rows = []
     print(
         f"{'robot':<9} {'N':>4} {'threads':>7} {'env steps/s':>12} {'raw steps/s':>12} {'ratio':>6}"
@@ -100,7 +105,6 @@ def main() -> None:
     for robot, env_file in ROBOTS.items():
         for n in (64, 256):
             for threads in (1, 2):
-                torch.set_num_threads(threads)
                 env = build_env(env_file, n, threads)
                 env_rate, raw_rate = measure(env, args.seconds)
                 env.engine.close()

@@ -63,6 +63,13 @@ class EpisodeTracker:
         self._length[ended] = 0
         self._metrics[ended] = 0.0
 
+    def drop_running(self) -> None:
+        """Forget the episodes in progress (all envs were reset from outside, e.g. after a
+        checkpoint): their partial return and length must not run into the next episode."""
+        self._return.zero_()
+        self._length.zero_()
+        self._metrics.zero_()
+
     def quota_met(self) -> bool:
         return self.quota is not None and bool((self._finished_per_env >= self.quota).all())
 

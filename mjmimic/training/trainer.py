@@ -166,6 +166,7 @@ class Trainer:
                         verdict = health.after_update(stats)
                     if verdict is not Verdict.OK:
                         obs = self._recover(verdict)
+                        tracker.drop_running()
                         continue
                     self.iteration += 1
                     self.samples += steps_per_iter * env.num_envs
@@ -204,6 +205,7 @@ class Trainer:
                     if output_now:
                         self.save()
                         obs = env.reset()
+                        tracker.drop_running()
                     if last:
                         break
             except Exception as exc:
