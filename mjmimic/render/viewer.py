@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 
 import numpy as np
@@ -62,11 +63,14 @@ def view_motion(motion: Motion, robot: RobotModel, seconds: float | None = None)
     data = mujoco.MjData(model)
     frames = motion_qpos(motion, robot)
     root_body = model.body(CHAR_PREFIX + robot.body_names[0]).id
+    before = set(threading.enumerate())
     try:
         viewer = mujoco.viewer.launch_passive(model, data, show_left_ui=False)
     except (RuntimeError, mujoco.FatalError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise MjmimicError(f"motion view: cannot open the viewer window: {reason}") from None
+    # The window lives in a daemon thread of the viewer's; it is not exposed, so find it.
+    window_threads = set(threading.enumerate()) - before
     shown = 0
     try:
         viewer.cam.type = mujoco.mjtCamera.mjCAMERA_TRACKING
@@ -88,8 +92,8 @@ def view_motion(motion: Motion, robot: RobotModel, seconds: float | None = None)
             time.sleep(max(0.0, (np.floor(elapsed * motion.fps) + 1) / motion.fps - elapsed))
     finally:
         viewer.close()
-        # The window is torn down by the viewer's own thread; returning (and perhaps
-        # exiting) before it has finished crashes some GL drivers (Mesa under Xvfb).
-        while viewer.is_running():
-            time.sleep(0.01)
+        # close() only asks the window's thread to stop. Exiting while it still renders
+        # kills it mid-frame, which crashes GL drivers (seen with Mesa under Xvfb): wait.
+        for thread in window_threads:
+            thread.join(timeout=10.0)
     return shown
