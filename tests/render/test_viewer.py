@@ -52,8 +52,11 @@ def test_plays_in_a_real_window_under_xvfb():
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "MUJOCO_GL")}
     cmd = ["xvfb-run", "-a", "-s", "-screen 0 800x600x24", sys.executable, "-m", "mjmimic"]
     cmd += ["motion", "view", str(SQUAT), "--robot", "humanoid", "--seconds", "1.5"]
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+    # Three runs: closing the window raced with its render thread (a crash at exit one
+    # time in a few) until view_motion waited for that thread.
+    for _ in range(3):
+        result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
     shown = int(re.search(r"showed (\d+) frames of humanoid_squat", result.stdout).group(1))
     # Real time at 30 fps: ~45 frames in 1.5 s (fewer on a loaded machine, never more).
     assert 5 <= shown <= 47
