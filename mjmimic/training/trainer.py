@@ -138,25 +138,7 @@ class Trainer:
                     start = time.perf_counter()
                     torch.set_num_threads(collect_threads)
                     health.start_iteration(self.iteration)
-                    term_sums: dict[str, torch.Tensor] = {}
-                    verdict = Verdict.OK
-                    for _ in range(steps_per_iter):
-                        action = agent.act(obs)
-                        verdict = health.after_act(obs, action)
-                        if verdict is not Verdict.OK:
-                            break
-                        next_obs, reward, done, info = env.step(action)
-                        verdict = health.after_step(action, next_obs, reward, info)
-                        if verdict is not Verdict.OK:
-                            break
-                        agent.record_step(next_obs, reward, done)
-                        tracker.step(reward, done)
-                        for k, v in info["reward_terms"].items():
-                            term_sums[k] = term_sums.get(k, 0.0) + v.mean()
-                        obs = next_obs
-                        done_ids = torch.nonzero(done).flatten()
-                        if done_ids.numel():
-                            obs = env.reset(done_ids)
+                    obs, verdict, term_sums = self._collect(obs, tracker)
                     collect_time = time.perf_counter() - start
                     torch.set_num_threads(update_threads)
                     if verdict is Verdict.OK:
@@ -220,6 +202,33 @@ class Trainer:
                     tb.close()
                 if progress is not None:
                     progress.finish()
+
+    def _collect(
+        self, obs: torch.Tensor, tracker: EpisodeTracker
+    ) -> tuple[torch.Tensor, Verdict, dict[str, torch.Tensor]]:
+        """One rollout of ``steps_per_iter`` steps from all envs into the agent's buffer:
+        (the next observation, the health verdict, per-term sums of mean rewards). A verdict
+        other than OK stops the rollout where it was given."""
+        env, agent, health = self.env, self.agent, self.health
+        term_sums: dict[str, torch.Tensor] = {}
+        for _ in range(agent.cfg.steps_per_iter):
+            action = agent.act(obs)
+            verdict = health.after_act(obs, action)
+            if verdict is not Verdict.OK:
+                return obs, verdict, term_sums
+            next_obs, reward, done, info = env.step(action)
+            verdict = health.after_step(action, next_obs, reward, info)
+            if verdict is not Verdict.OK:
+                return obs, verdict, term_sums
+            agent.record_step(next_obs, reward, done)
+            tracker.step(reward, done)
+            for k, v in info["reward_terms"].items():
+                term_sums[k] = term_sums.get(k, 0.0) + v.mean()
+            obs = next_obs
+            done_ids = torch.nonzero(done).flatten()
+            if done_ids.numel():
+                obs = env.reset(done_ids)
+        return obs, Verdict.OK, term_sums
 
     def _recover(self, verdict: Verdict) -> torch.Tensor:
         """Drop this iteration (and with ROLLBACK return to the checkpoint); fresh episodes."""
