@@ -220,6 +220,7 @@ class RobotView:
         if width < 1 or height < 1:
             raise MjmimicError(f"render size must be positive, got {width}x{height}")
         self.width, self.height = int(width), int(height)
+        self.robot_file = robot_file
         self.model, self.char_qpos, self.ghost_qpos, self.ghost_geoms = build_view_model(
             robot_file, ghost, self.width, self.height, ghost_alpha
         )
@@ -247,6 +248,16 @@ class RobotView:
     def nq(self) -> int:
         """Robot-file qpos size of one copy."""
         return self.char_qpos.stop - self.char_qpos.start
+
+    def check_frames(self, qpos_frames: np.ndarray) -> np.ndarray:
+        """``qpos_frames`` as a float64 (T, nq) array in the robot file's layout, or a
+        one-line error naming the shape expected."""
+        frames = np.asarray(qpos_frames, dtype=np.float64)
+        if frames.ndim != 2 or frames.shape[1] != self.nq:
+            raise MjmimicError(
+                f"{self.robot_file}: qpos frames must have shape (T, {self.nq}), got {frames.shape}"
+            )
+        return frames
 
     def set_ghost_alpha(self, alpha: float) -> None:
         """Change the ghost's opacity (0 hides it)."""
@@ -292,14 +303,9 @@ def render_motion_frames(
 ) -> list[np.ndarray]:
     """One (height, width, 3) uint8 image per row of ``qpos_frames`` (T, nq), robot-file
     qpos layout, from a camera following the robot's root."""
-    frames = np.asarray(qpos_frames, dtype=np.float64)
     with RobotView(robot_file, width, height) as view:
-        if frames.ndim != 2 or frames.shape[1] != view.nq:
-            raise MjmimicError(
-                f"{robot_file}: qpos frames must have shape (T, {view.nq}), got {frames.shape}"
-            )
         images = []
-        for qpos in frames:
+        for qpos in view.check_frames(qpos_frames):
             view.set_pose(qpos)
             images.append(view.render().copy())
         return images

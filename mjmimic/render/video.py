@@ -118,13 +118,10 @@ def write_qpos_video(
     path = Path(path)
     _check_video_path(path, width, height)
     with atomic_output(path) as tmp, RobotView(robot_file, width, height) as view:
-        if qpos.ndim != 2 or qpos.shape[1] != view.nq:
-            raise MjmimicError(
-                f"{robot_file}: qpos frames must have shape (T, {view.nq}), got {qpos.shape}"
-            )
+        frames = view.check_frames(qpos)
         writer = open_video_writer(tmp, fps)
         try:
-            for q in qpos:
+            for q in frames:
                 view.set_pose(q)
                 writer.append_data(view.render())
         finally:

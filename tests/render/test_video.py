@@ -218,3 +218,16 @@ def test_egl_is_selected_when_mujoco_gl_is_unset(monkeypatch):
     monkeypatch.delenv("MUJOCO_GL", raising=False)
     offscreen.select_gl_backend()
     assert os.environ["MUJOCO_GL"] == "egl"
+
+
+def test_qpos_frames_of_the_wrong_width_are_refused_before_anything_is_written(tmp_path):
+    from mjmimic.render.video import write_qpos_video
+
+    robot_file = REPO_DIR / "mjmimic/assets/robots/humanoid/humanoid.xml"
+    nq = mujoco.MjModel.from_xml_path(str(robot_file)).nq
+    out = tmp_path / "wrong.gif"
+    with pytest.raises(MjmimicError, match=rf"must have shape \(T, {nq}\), got \(3, {nq - 1}\)"):
+        write_qpos_video(robot_file, np.zeros((3, nq - 1)), out, 30.0, 64, 48)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(MjmimicError, match=rf"must have shape \(T, {nq}\)"):
+        render_motion_frames(robot_file, np.zeros(nq), 64, 48)
