@@ -29,11 +29,11 @@ def main(tokens: list[str]) -> int:
     if tokens[0].startswith("--"):
         return _preflight(tokens)
     args = _post_mortem_parser().parse_args(tokens)
+    if args.env is not None and args.video is None:
+        raise MjmimicError("--env picks the env of --video; add --video out.mp4")
     code = _post_mortem(args.run_dir)
     if args.video is not None:
         _physics_video(args.run_dir, args.video, args.env)
-    elif args.env is not None:
-        raise MjmimicError("--env picks the env of --video; add --video out.mp4")
     return code
 
 
