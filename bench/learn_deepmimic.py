@@ -35,8 +35,8 @@ class Task:
     # Test episode length as a fraction of the full length (the steps each test episode
     # lasts without falling: the time limit, or the rest of a non-looping clip).
     length_target: float | None = None
-    # The task's reference clip (repo-relative) and the mjmimic command that makes it when
-    # it is missing.
+    # The task's reference clip (repo-relative) and the mjmimic command that writes it
+    # there (``-o clip`` is added) when it is missing.
     clip: str | None = None
     make_clip: tuple[str, ...] = ()
 
@@ -55,8 +55,6 @@ TASKS = {
             "${MJMIMIC_DATA}/motions/deepmimic/humanoid3d_walk.txt",
             "--robot",
             "k1",
-            "-o",
-            "output/motions/humanoid3d_walk_k1.npz",
         ),
     ),
 }
@@ -67,7 +65,7 @@ def make_clip(task: Task) -> None:
         return
     from mjmimic.paths import expand_path
 
-    args = [expand_path(a) for a in task.make_clip]
+    args = [*(expand_path(a) for a in task.make_clip), "-o", task.clip]
     subprocess.run([sys.executable, "-m", "mjmimic", *args], cwd=REPO, check=True)
 
 
