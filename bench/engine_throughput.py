@@ -14,7 +14,8 @@ Reported per configuration:
   itself needs for those steps, the physical limit;
 * ``ratio`` = env / raw. Target: >= 0.85 for the humanoid at N = 256.
 
-"threads" are MuJoCo's rollout threads; torch runs on one, as training steps its envs.
+"threads" are MuJoCo's rollout threads; torch runs on one, as training steps its envs
+(``--torch-threads 2`` measures the alternative).
 """
 
 from __future__ import annotations
@@ -94,10 +95,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--torch-threads", type=int, default=1, help="torch threads (training collects with 1)"
+    )
     args = parser.parse_args()
-    # Torch on one thread, as training steps its envs (--collect_threads 1): "threads"
-    # are MuJoCo's.
-    torch.set_num_threads(1)
+    # Torch as training steps its envs (--collect_threads 1): "threads" are MuJoCo's.
+    torch.set_num_threads(args.torch_threads)
     rows = []
     print(
         f"{'robot':<9} {'N':>4} {'threads':>7} {'env steps/s':>12} {'raw steps/s':>12} {'ratio':>6}"
