@@ -30,14 +30,18 @@ def expand_path(value: str) -> str:
 
 
 def resolve_input_path(value: str, config_dir: Path | None, what: str, key: str) -> Path:
-    """Find a file named in a config: absolute, else relative to the current directory
-    (MimicKit's rule), else relative to the config file that named it."""
+    """Find a file named in a config: absolute, else relative to the config file that named
+    it (``config_dir``; mjmimic's rule), else relative to the current directory (MimicKit's
+    rule: its configs name ``data/...`` from its repository root)."""
     from mjmimic.errors import ConfigError
 
     path = Path(expand_path(value))
-    candidates = [path] if path.is_absolute() else [Path.cwd() / path]
-    if not path.is_absolute() and config_dir is not None:
-        candidates.append(config_dir / path)
+    if path.is_absolute():
+        candidates = [path]
+    else:
+        candidates = [(config_dir / path).absolute()] if config_dir is not None else []
+        if Path.cwd() / path not in candidates:
+            candidates.append(Path.cwd() / path)
     for candidate in candidates:
         if candidate.is_file():
             return candidate

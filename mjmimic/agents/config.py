@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 from mjmimic.agents.distributions import LOG_STD_MAX, LOG_STD_MIN
 from mjmimic.errors import ConfigError
 from mjmimic.health.config import HealthConfig
+from mjmimic.training.evaluation_config import EvaluationConfig
 
 # MimicKit's network names -> hidden layer sizes (what its builders actually create).
 NET_LAYER_SIZES: dict[str, list[int]] = {
@@ -109,17 +110,19 @@ class OptimizerConfig:
     momentum: float = field(
         default=0.9, metadata={"help": "SGD momentum (ignored by Adam/AdamW)", "range": "0-0.99"}
     )
-    use_amp: bool = field(
-        default=False,
+    autocast_dtype: Literal["bf16", "fp16"] | None = field(
+        default=None,
         metadata={
             "help": "run this network's forward pass under torch.autocast (mixed precision) "
-            "during updates"
+            "in this dtype during updates; null = off. On CPU only bf16 is supported"
         },
     )
-    amp_type: Literal["bf16", "fp16"] = field(
-        default="bf16",
-        metadata={"help": "autocast dtype when use_amp; on CPU only bf16 is supported"},
-    )
+
+    # Before "AMP" came to mean Adversarial Motion Priors, autocast was use_amp/amp_type.
+    RENAMED_KEYS: ClassVar[dict[str, str]] = {
+        "use_amp": "use autocast_dtype: bf16 (or null for off)",
+        "amp_type": "use autocast_dtype: bf16 (or null for off)",
+    }
 
     def validate(self, key: str, device: str = "cpu") -> None:
         if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
@@ -128,10 +131,10 @@ class OptimizerConfig:
             raise ConfigError(f"{key}.weight_decay must be >= 0, got {self.weight_decay}")
         if not 0 <= self.momentum < 1:
             raise ConfigError(f"{key}.momentum must be in [0, 1), got {self.momentum}")
-        if self.use_amp and self.amp_type == "fp16" and device.startswith("cpu"):
+        if self.autocast_dtype == "fp16" and device.startswith("cpu"):
             raise ConfigError(
-                f"{key}.amp_type: fp16 autocast is not supported on CPU; use amp_type: bf16 "
-                "or use_amp: false"
+                f"{key}.autocast_dtype: fp16 autocast is not supported on CPU; use "
+                "autocast_dtype: bf16 or null"
             )
 
 
@@ -139,7 +142,7 @@ class OptimizerConfig:
 class PPOConfig:
     """PPO as MimicKit runs it: separate actor/critic, TD(lambda) returns, critic then actor."""
 
-    agent_name: Literal["PPO"] = field(default="PPO", metadata={"help": "learner; only PPO"})
+    agent_name: Literal["PPO"] = field(default="PPO", metadata={"help": "learner: PPO"})
     model: ModelConfig = field(
         default_factory=ModelConfig, metadata={"help": "networks and action distribution"}
     )
@@ -162,6 +165,10 @@ class PPOConfig:
     )
     test_episodes: int = field(
         default=32, metadata={"help": "episodes per test run (deterministic actions)"}
+    )
+    evaluation: EvaluationConfig = field(
+        default_factory=EvaluationConfig,
+        metadata={"help": "when a test episode is a success (per-body thresholds), report"},
     )
     normalizer_samples: int = field(
         default=100_000_000,
@@ -242,6 +249,7 @@ class PPOConfig:
     def validate(self, device: str = "cpu") -> None:
         """Raise ConfigError for values that cannot work (device: where training runs)."""
         self.health.validate()
+        self.evaluation.validate()
         resolve_layer_sizes(self.model.actor_net, "actor_net")
         resolve_layer_sizes(self.model.critic_net, "critic_net")
         lo, hi = math.exp(LOG_STD_MIN), math.exp(LOG_STD_MAX)

@@ -5,7 +5,7 @@ One training iteration, driven by the trainer:
     for _ in range(cfg.steps_per_iter):
         actions = agent.act(obs)                      # samples, stores obs/action/logp/value
         next_obs, reward, done, info = env.step(actions)
-        agent.record_step(next_obs, reward, done)     # stores the outcome
+        agent.record_step(next_obs, reward, done, info)   # stores the outcome
         obs = next_obs, with the done envs reset
     stats = agent.update()                            # returns -> critic -> actor -> normalizer
 
@@ -19,6 +19,17 @@ Update (MimicKit): TD(lambda) returns, advantages normalized over the batch and 
 surrogate plus the action-bound, entropy and regularization terms. Minibatch sizes are
 multiples of num_envs. The observation normalizer is updated last, so the statistics the
 rollout used are also the ones the update uses.
+
+Hooks a subclass (AMP, ADD) overrides instead of copying ``update``, as in MimicKit:
+
+* ``_declare_records(buffer)``: extra named per-step records (``buffer.add_record``);
+* ``_step_records(next_obs, reward, done, info)``: their values, from the env's ``info``;
+* ``_rewards_for_returns(stats)``: the (steps, N) reward the returns are computed from
+  (the env reward by default; AMP mixes in its discriminator reward);
+* ``_extra_actor_losses(idx, dist)``: named loss terms added to the actor loss and logged;
+* ``_extra_updates()``: further optimizers (a discriminator) after the actor, with their
+  statistics; their names go into ``update_stat_order``/``spike_stats`` for the guards;
+* ``_extra_training_state()`` / ``_load_extra_training_state``: their checkpoint part.
 """
 
 from __future__ import annotations
@@ -26,10 +37,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch import nn
 
+from mjmimic.agents.base import Agent
 from mjmimic.agents.config import OptimizerConfig, PPOConfig
 from mjmimic.agents.distributions import DiagGaussian
 from mjmimic.agents.networks import NormalizedPolicy, PolicyModel
@@ -41,7 +54,21 @@ ADAPTIVE_LR_BOUNDS = (1e-6, 1e-2)
 _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-class PPOAgent:
+class PPOAgent(Agent):
+    update_stat_order = (
+        "adv_mean",
+        "adv_std",
+        "return_mean",
+        "value_mean",
+        "critic_loss",
+        "grad_norm_critic",
+        "imp_ratio",
+        "approx_kl",
+        "actor_loss",
+        "grad_norm_actor",
+    )
+    spike_stats = ("critic_loss", "grad_norm_critic", "grad_norm_actor")
+
     def __init__(
         self,
         cfg: PPOConfig,
@@ -75,9 +102,8 @@ class PPOAgent:
         self.actor_scaler = _grad_scaler(cfg.actor_optimizer, self.device)
         self.critic_scaler = _grad_scaler(cfg.critic_optimizer, self.device)
 
-        self.buffer = RolloutBuffer(
-            cfg.steps_per_iter, num_envs, obs_dim, self.action_dim, self.device
-        )
+        self.buffer = RolloutBuffer(cfg.steps_per_iter, num_envs, self.device)
+        self._declare_records(self.buffer)
         num_samples = self.buffer.num_samples
         self.actor_batch = min(math.ceil(cfg.actor_batch_size * num_envs), num_samples)
         self.critic_batch = min(math.ceil(cfg.critic_batch_size * num_envs), num_samples)
@@ -107,21 +133,71 @@ class PPOAgent:
 
         dist = DiagGaussian(mean, log_std)
         action = dist.sample()
-        self.buffer.add_action(norm_obs, action, dist.log_prob(action), self.critic(norm_obs))
+        self.buffer.add_action(
+            norm_obs=norm_obs,
+            action=action,
+            logp=dist.log_prob(action),
+            value=self.critic(norm_obs),
+        )
         self.obs_norm.record(obs)
         return self.action_norm.to_env(action)
 
-    def record_step(self, next_obs: torch.Tensor, reward: torch.Tensor, done: torch.Tensor) -> None:
+    def record_step(
+        self,
+        next_obs: torch.Tensor,
+        reward: torch.Tensor,
+        done: torch.Tensor,
+        info: dict[str, Any] | None = None,
+    ) -> None:
         """Store the env's answer to the last ``act`` (ignored in eval mode).
 
         ``next_obs`` rows of done envs must be the terminal observation (before the reset);
-        ``done`` holds DoneFlag values. The observation this step acted on was recorded into
-        the obs normalizer by ``act``.
+        ``done`` holds DoneFlag values; ``info`` is the env's step info (read by subclasses'
+        ``_step_records``). The observation this step acted on was recorded into the obs
+        normalizer by ``act``.
         """
         if not self.training:
             return
-        self.buffer.add_outcome(next_obs, reward, done)
+        extras = self._step_records(next_obs, reward, done, info or {})
+        self.buffer.add_outcome(next_obs=next_obs, reward=reward, done=done, **extras)
         self.total_samples += self.num_envs
+
+    # ------------------------------------------------------------------ hooks
+
+    def _declare_records(self, buffer: RolloutBuffer) -> None:
+        """The rollout's named records; a subclass calls super() and adds its own."""
+        buffer.add_record("norm_obs", (self.obs_dim,), half="action")
+        buffer.add_record("action", (self.action_dim,), half="action")
+        buffer.add_record("logp", half="action")
+        buffer.add_record("value", half="action")
+        buffer.add_record("next_obs", (self.obs_dim,))
+        buffer.add_record("reward")
+        buffer.add_record("done", dtype=torch.long)
+
+    def _step_records(
+        self, next_obs: torch.Tensor, reward: torch.Tensor, done: torch.Tensor, info: dict
+    ) -> dict[str, torch.Tensor]:
+        """Values of the records a subclass declared, for this step (none for PPO)."""
+        return {}
+
+    def _rewards_for_returns(self, stats: dict[str, float]) -> torch.Tensor:
+        """(steps, N) rewards the returns are computed from; may add to ``stats``."""
+        return self.buffer.reward
+
+    def _extra_actor_losses(self, idx: torch.Tensor, dist: DiagGaussian) -> dict[str, torch.Tensor]:
+        """Named loss terms added to the actor loss of minibatch ``idx`` (logged as
+        ``<name>_loss``)."""
+        return {}
+
+    def _extra_updates(self) -> dict[str, float]:
+        """Further optimizer steps after the actor's (a discriminator's), with statistics."""
+        return {}
+
+    def _extra_training_state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_extra_training_state(self, state: dict[str, Any]) -> None:
+        """Restore what ``_extra_training_state`` returned."""
 
     # ------------------------------------------------------------------ update
 
@@ -134,13 +210,13 @@ class PPOAgent:
 
         with torch.no_grad():
             next_value = self._next_values()
-            returns = td_lambda_returns(
-                buf.reward, buf.done, next_value, cfg.discount, cfg.td_lambda
-            )
+            stats: dict[str, float] = {}
+            rewards = self._rewards_for_returns(stats)
+            returns = td_lambda_returns(rewards, buf.done, next_value, cfg.discount, cfg.td_lambda)
             adv, adv_mean, adv_std = normalize_advantages(returns - buf.value, cfg.norm_adv_clip)
 
         obs = buf.norm_obs.view(-1, self.obs_dim)
-        stats = {
+        stats |= {
             "adv_mean": adv_mean,
             "adv_std": adv_std,
             "return_mean": float(returns.mean()),
@@ -149,6 +225,7 @@ class PPOAgent:
         action = buf.action.view(-1, self.action_dim)
         stats |= self._update_critic(obs, returns.view(-1), buf.value.view(-1))
         stats |= self._update_actor(obs, action, buf.logp.view(-1), adv.view(-1))
+        stats |= self._extra_updates()
 
         self.obs_norm.update()
         buf.reset()
@@ -209,6 +286,9 @@ class PPOAgent:
                 loss = loss - cfg.action_entropy_weight * entropy
             if cfg.action_reg_weight > 0:
                 loss = loss + cfg.action_reg_weight * dist.mean.square().sum(-1).mean()
+            for name, extra in self._extra_actor_losses(idx, dist).items():
+                loss = loss + extra
+                log[f"{name}_loss"].append(extra.detach())
 
             with torch.no_grad():
                 # KL(old || new) estimated from the rollout's own samples: E[(r - 1) - log r].
@@ -306,6 +386,7 @@ class PPOAgent:
             "actor_lr": self.actor_lr,
             "iteration": self.iteration,
             "total_samples": self.total_samples,
+            "extra": self._extra_training_state(),
         }
 
     def load_training_state_dict(self, state_dict: dict) -> None:
@@ -318,6 +399,36 @@ class PPOAgent:
         self._set_actor_lr(float(state_dict["actor_lr"]))
         self.iteration = int(state_dict["iteration"])
         self.total_samples = int(state_dict["total_samples"])
+        self._load_extra_training_state(state_dict.get("extra", {}))
+
+    # ------------------------------------------------------------------ for the guards
+
+    def named_tensors(self) -> dict[str, torch.Tensor]:
+        return {**dict(self.model.named_parameters()), **dict(self.model.named_buffers())}
+
+    def normalize_obs(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.obs_norm(obs)
+
+    def obs_norm_stats(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.obs_norm.mean, self.obs_norm.var
+
+    def step_value(self) -> torch.Tensor:
+        # act() has written this step's value; record_step() has not advanced the buffer yet.
+        return self.buffer.value[self.buffer.step]
+
+    def policy_std(self) -> torch.Tensor:
+        with torch.no_grad():
+            mean, log_std = self.actor(self.buffer.norm_obs[-1])
+            return DiagGaussian(mean, log_std).std.expand_as(mean)
+
+    def rollout_log_ratio(self) -> torch.Tensor:
+        buf = self.buffer
+        with torch.no_grad():
+            mean, log_std = self.actor(buf.norm_obs[-1])
+            return DiagGaussian(mean, log_std).log_prob(buf.action[-1]) - buf.logp[-1]
+
+    def rollout_observations(self) -> torch.Tensor:
+        return self.buffer.next_obs.reshape(-1, self.obs_dim)
 
 
 # ---------------------------------------------------------------------- loss terms
@@ -383,12 +494,14 @@ def _minibatches(
 
 
 def _autocast(cfg: OptimizerConfig, device: torch.device) -> torch.autocast:
-    return torch.autocast(device.type, dtype=_AMP_DTYPES[cfg.amp_type], enabled=cfg.use_amp)
+    """Mixed precision in ``cfg.autocast_dtype``; off (a no-op context) when it is None."""
+    dtype = _AMP_DTYPES[cfg.autocast_dtype] if cfg.autocast_dtype else None
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
 
 
 def _grad_scaler(cfg: OptimizerConfig, device: torch.device) -> torch.amp.GradScaler:
     """Loss scaling is only needed (and only enabled) for fp16 autocast."""
-    return torch.amp.GradScaler(device.type, enabled=cfg.use_amp and cfg.amp_type == "fp16")
+    return torch.amp.GradScaler(device.type, enabled=cfg.autocast_dtype == "fp16")
 
 
 def _mean(values: list[torch.Tensor]) -> float:

@@ -14,15 +14,17 @@ import yaml
 
 from mjmimic.config import COMMAND_LINE, ArgFlag, ArgSpec, ResolvedArgs, resolve_args
 from mjmimic.engines.mujoco_cpu import available_cores
+from mjmimic.envs.capabilities import ReferenceMotions, capability
 from mjmimic.errors import ConfigError
 from mjmimic.training import checkpoint
-from mjmimic.training.evaluation import evaluate
+from mjmimic.training.evaluation import run_evaluation
 from mjmimic.training.setup import (
     RunConfig,
     build_env_and_agent,
     build_test_env,
     check_devices,
 )
+from mjmimic.training.tracking_report import TrackingReport
 from mjmimic.training.trainer import RunSettings, Trainer
 
 _COMMON = [
@@ -36,13 +38,22 @@ _COMMON = [
     ArgFlag(
         "engine_config", Path, help="engine YAML (default: MuJoCo CPU, 30/120 Hz, pos control)"
     ),
-    ArgFlag("env_config", Path, help="env YAML (env_name, env:, optional engine: overrides)"),
+    ArgFlag(
+        "env_config",
+        Path,
+        help="env YAML (env_name and the env's keys, flat or under env:; optional engine:)",
+    ),
     ArgFlag("agent_config", Path, help="agent YAML (PPO)"),
     ArgFlag("num_envs", int, 64, help="parallel environments"),
     ArgFlag("model_file", Path, help="model.pt to start from (train) or to evaluate (test)"),
     ArgFlag("test_episodes", int, help="test episodes (default: the agent config's test_episodes)"),
     ArgFlag("rand_seed", int, help="random seed (default: from the clock; written to config.yaml)"),
-    ArgFlag("devices", list[str], ["cpu"], help="compute device; this version: cpu"),
+    ArgFlag(
+        "devices",
+        list[str],
+        ["cpu"],
+        help="where the learner runs: cpu or one CUDA device (cuda:0); physics stays on the CPU",
+    ),
     ArgFlag("threads", int, help="CPU threads for physics and torch (default: all cores)"),
     ArgFlag(
         "visualize", bool, False, help="accepted for MimicKit arg files; mjmimic trains headless"
@@ -77,7 +88,11 @@ TRAIN_SPEC = ArgSpec(
 )
 
 TEST_SPEC = ArgSpec(
-    [*_COMMON, ArgFlag("out_dir", Path, help="accepted for MimicKit arg files; unused by test")],
+    [
+        *_COMMON,
+        ArgFlag("out_dir", Path, help="accepted for MimicKit arg files; unused by test"),
+        ArgFlag("report", Path, help="write a per-body tracking report (heat map, JSON) here"),
+    ],
     prog="mjmimic test",
     description="Evaluate a trained policy: returns, episode length and tracking errors.",
 )
@@ -87,6 +102,20 @@ def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def _resolve(tokens: list[str], command: str) -> ResolvedArgs:
+    """The flags of ``mjmimic {command}``; the other mode's flags in the arg file (one file
+    serves train and test, as in MimicKit) are ignored, with one note line."""
+    spec, other = (TRAIN_SPEC, TEST_SPEC) if command == "train" else (TEST_SPEC, TRAIN_SPEC)
+    args = resolve_args(tokens, spec, other)
+    if args.ignored:
+        flags = ", ".join(f"--{k}" for k in args.ignored)
+        print(
+            f"mjmimic: note: {args.arg_file}: flags of '{other.prog}' ignored here: {flags}",
+            file=sys.stderr,
+        )
+    return args
 
 
 def _check_mode(args: ResolvedArgs, command: str) -> None:
@@ -125,7 +154,7 @@ def run_from_args(args: ResolvedArgs, threads: int) -> RunConfig:
 
 
 def train(tokens: list[str]) -> int:
-    args = resolve_args(tokens, TRAIN_SPEC)
+    args = _resolve(tokens, "train")
     _check_mode(args, "train")
     threads = _set_threads(args)
     if args.resume is not None:
@@ -134,6 +163,8 @@ def train(tokens: list[str]) -> int:
         if not (out_dir / "checkpoint.pt").is_file() or not saved.is_file():
             raise ConfigError(f"--resume {out_dir}: no checkpoint.pt and config.yaml there")
         run = RunConfig.from_dict(yaml.safe_load(saved.read_text()), str(saved))
+        # The learner's device: --devices if given, else the run's (checked on this machine).
+        run.device = check_devices(args.devices if args.given("devices") else [run.device])
     else:
         out_dir = args.out_dir
         if (out_dir / "checkpoint.pt").exists():
@@ -170,8 +201,10 @@ def train(tokens: list[str]) -> int:
     trainer = Trainer(env, agent, settings, run.to_dict(), test_env=test_env)
     if args.resume is not None:
         trainer.restore(out_dir / "checkpoint.pt")
+    motions = capability(env, ReferenceMotions)
+    clips = f"{motions.motion_lib.num_clips} clip(s) | " if motions is not None else ""
     print(
-        f"mjmimic train: {env.robot.source} | {env.motion_lib.num_clips} clip(s) | "
+        f"mjmimic train: {run.env_name} | {env.robot.source} | {clips}"
         f"{run.num_envs} envs | obs {env.obs_dim} | actions {env.action_dim} | "
         f"{threads} threads | seed {run.seed} | out {out_dir}"
     )
@@ -196,7 +229,7 @@ def train(tokens: list[str]) -> int:
 
 
 def test(tokens: list[str]) -> int:
-    args = resolve_args(tokens, TEST_SPEC)
+    args = _resolve(tokens, "test")
     _check_mode(args, "test")
     threads = _set_threads(args)
     if args.model_file is None:
@@ -207,6 +240,7 @@ def test(tokens: list[str]) -> int:
     else:
         run = RunConfig.from_dict(model["config"], f"{args.model_file} (saved config)")
         run.engine.num_threads = threads
+        run.device = check_devices(args.devices)  # this machine's, not the training run's
     episodes = args.test_episodes if args.test_episodes is not None else run.agent.test_episodes
     if args.given("num_envs"):
         run.num_envs = args.num_envs
@@ -216,26 +250,70 @@ def test(tokens: list[str]) -> int:
     _seed_everything(args.rand_seed if args.rand_seed is not None else run.seed)
     env, agent = build_env_and_agent(run)
     agent.load_model_state_dict(model["model"])
-    result = evaluate(env, agent, episodes)
+    criteria = getattr(run.agent, "evaluation", None)
+    evaluation = run_evaluation(env, agent, episodes, criteria=criteria)
+    result, report = evaluation.summary, evaluation.report
     print(f"model:               {args.model_file} (iteration {model.get('iteration')})")
-    print(f"episodes:            {int(result['episodes'])} over {run.num_envs} envs")
-    print(f"mean return:         {result['return']:.4f}")
-    print(f"normalized return:   {result['normalized_return']:.4f}  (return / best possible)")
-    print(
-        f"mean episode length: {result['episode_length']:.1f} steps "
-        f"({result['episode_length'] * env.dt:.2f} s)"
-    )
-    print(
-        f"episode length:      {result['episode_length_fraction']:.1%} of the full length "
-        "(1 = no episode ended early)"
-    )
-    print(f"joint rotation err:  {result['joint_rot_err']:.4f} rad")
-    print(f"root position err:   {result['root_pos_err']:.4f} m")
-    print(f"key body pos err:    {result['key_pos_err']:.4f} m")
+    for line in result_lines(result, report, env.dt, run.num_envs):
+        print(line)
+    if args.report is not None:
+        from mjmimic.logging.tracking_report_files import write_tracking_report
+
+        if report is None:
+            raise ConfigError(
+                f"--report: the {run.env_name} task has no reference to report tracking "
+                "errors against"
+            )
+        title = f"{args.model_file} (iteration {model.get('iteration')})"
+        paths = write_tracking_report(report, args.report, title)
+        print(f"report:              {', '.join(str(p) for p in paths)}")
     if args.video:
         from mjmimic.render.video import record_policy_video
 
-        path = record_policy_video(env, agent, Path(args.video))
-        print(f"video:               {path}")
+        threshold = report.criteria.body_threshold if report is not None else None
+        path = record_policy_video(env, agent, Path(args.video), marker_threshold=threshold)
+        marks = f" (red: key bodies > {threshold:g} m off)" if threshold is not None else ""
+        print(f"video:               {path}{marks}")
     env.engine.close()
     return 0
+
+
+def result_lines(
+    result: dict[str, float], report: TrackingReport | None, dt: float, num_envs: int
+) -> list[str]:
+    """The printed summary of ``mjmimic test``: what the task measured, one line each."""
+    lines = [f"episodes:            {int(result['episodes'])} over {num_envs} envs"]
+    lines.append(f"mean return:         {result['return']:.4f}")
+    if "normalized_return" in result:
+        lines.append(
+            f"normalized return:   {result['normalized_return']:.4f}  (return / best possible)"
+        )
+    lines.append(
+        f"mean episode length: {result['episode_length']:.1f} steps "
+        f"({result['episode_length'] * dt:.2f} s)"
+    )
+    if "episode_length_fraction" in result:
+        lines.append(
+            f"episode length:      {result['episode_length_fraction']:.1%} of the full length "
+            "(1 = no episode ended early)"
+        )
+    if report is None:
+        return lines
+    lines += [
+        f"joint rotation err:  {result['joint_rot_err']:.4f} rad",
+        f"root position err:   {result['root_pos_err']:.4f} m",
+        f"key body pos err:    {result['key_pos_err']:.4f} m",
+    ]
+    thr = report.criteria
+    lines.append(
+        f"success rate:        {result['success_rate']:.1%} (no fall, key bodies within "
+        f"{thr.body_threshold:g} m and root within {thr.root_threshold:g} m in every frame)"
+    )
+    worst = report.worst_body
+    if worst is not None:
+        over = result["frames_over_threshold"]
+        lines.append(
+            f"worst body err:      {result['worst_body_err']:.4f} m ({worst.name}, max over "
+            f"frames; {over:.1%} of its frames > {thr.body_threshold:g} m)"
+        )
+    return lines + report.table()

@@ -3,6 +3,7 @@
 - ``load_yaml`` reads a YAML file and the line of every key;
 - ``load_config`` builds a config dataclass from it, validating every key and value;
 - ``get_origin`` says where a loaded value came from (file:line, command line, default);
+  ``set_origin`` records it for a value filled in after loading;
 - ``resolve_args`` reads MimicKit command lines and arg files against an ``ArgSpec``.
 """
 
@@ -23,6 +24,7 @@ from mjmimic.config.schema import (
     describe_fields,
     get_origin,
     load_config,
+    set_origin,
 )
 from mjmimic.config.yaml_source import load_yaml
 
@@ -42,4 +44,5 @@ __all__ = [
     "parse_arg_tokens",
     "read_arg_file",
     "resolve_args",
+    "set_origin",
 ]

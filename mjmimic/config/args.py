@@ -233,9 +233,16 @@ def _show_default(value: Any) -> str:
 class ResolvedArgs:
     """Typed flag values by attribute (``args.num_envs``), with where each came from."""
 
-    def __init__(self, values: dict[str, Any], origins: dict[str, str]) -> None:
+    def __init__(
+        self,
+        values: dict[str, Any],
+        origins: dict[str, str],
+        ignored: dict[str, str] | None = None,
+    ) -> None:
         self._values = values
         self._origins = origins
+        # Flags of the other mode read from the arg file and ignored: name -> origin.
+        self.ignored = dict(ignored or {})
 
     def __getattr__(self, name: str) -> Any:
         # Through __dict__: copy/pickle probe attributes before __init__ has run.
@@ -262,8 +269,15 @@ class ResolvedArgs:
         return f"ResolvedArgs({self._values!r})"
 
 
-def resolve_args(cli_tokens: Sequence[str], spec: ArgSpec) -> ResolvedArgs:
+def resolve_args(
+    cli_tokens: Sequence[str], spec: ArgSpec, other: ArgSpec | None = None
+) -> ResolvedArgs:
     """Parse the command line and its ``--arg_file``, then check and type every flag.
+
+    ``other``: the spec of the other mode (test for train, train for test). One arg file
+    serves both modes, as in MimicKit, so an arg-file flag only ``other`` knows is ignored
+    (listed in ``ResolvedArgs.ignored``); on the command line it is an error saying whose
+    flag it is.
 
     Raises:
         ConfigError: unknown flag (with a did-you-mean), malformed or missing value,
@@ -282,14 +296,24 @@ def resolve_args(cli_tokens: Sequence[str], spec: ArgSpec) -> ResolvedArgs:
             given.setdefault(key, entry)  # the command line wins
     values: dict[str, Any] = {ARG_FILE_FLAG: arg_file}
     origins: dict[str, str] = {}
+    ignored: dict[str, str] = {}
     for key, (raw, origin) in given.items():
-        origins[key] = origin
-        if key != ARG_FILE_FLAG:
+        if key == ARG_FILE_FLAG:
+            origins[key] = origin
+        elif spec.get(key) is None and other is not None and other.get(key) is not None:
+            if origin == COMMAND_LINE:
+                raise ConfigError(
+                    f"{origin}: --{key} is a flag of '{other.prog}', not of '{spec.prog}' "
+                    "(in an --arg_file it is ignored, so one file serves both)"
+                )
+            ignored[key] = origin
+        else:
+            origins[key] = origin
             values[key] = _convert(_flag_for(key, origin, spec), raw, origin)
     for flag in spec.flags:
         if flag.name not in values:
             values[flag.name] = _default_for(flag)
-    return ResolvedArgs(values, origins)
+    return ResolvedArgs(values, origins, ignored)
 
 
 def _arg_file_path(given: ParsedArgs) -> Path | None:

@@ -42,6 +42,11 @@ _BOOL_STRINGS = {"true": True, "True": True, "1": True, "false": False, "False":
 
 _MAX_VALUE_CHARS = 60
 
+# A config dataclass may map keys it no longer has to what replaced them, as a class
+# attribute ``RENAMED_KEYS: ClassVar[dict[str, str]] = {"old": "use new: value"}``; an old
+# key is then an error with that hint instead of a did-you-mean.
+RENAMED_KEYS_ATTR = "RENAMED_KEYS"
+
 
 @dataclass(frozen=True)
 class FieldInfo:
@@ -142,7 +147,7 @@ class _Loader:
         if not isinstance(data, Mapping):
             raise self.mismatch(path, data, "a mapping of keys")
         fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-        self.check_keys(data, fields, path)
+        self.check_keys(data, fields, path, getattr(cls, RENAMED_KEYS_ATTR, {}))
         self.check_required(data, fields, path)
         hints = _type_hints(cls)
         kwargs = {}
@@ -157,11 +162,21 @@ class _Loader:
         self.built.append((path, cfg))
         return cfg
 
-    def check_keys(self, data: Mapping[Any, Any], fields: Mapping[str, Any], path: str) -> None:
+    def check_keys(
+        self,
+        data: Mapping[Any, Any],
+        fields: Mapping[str, Any],
+        path: str,
+        renamed: Mapping[str, str],
+    ) -> None:
         for key in data:
             if key in fields:
                 continue
             key_path = _join(path, str(key))
+            if key in renamed:
+                raise ConfigError(
+                    f"{self.where(key_path)}: {self.shown(key_path)} was renamed: {renamed[key]}"
+                )
             scope = f" in {self.shown(path)}" if self.shown(path) else ""
             raise ConfigError(
                 f"{self.where(key_path)}: unknown key {str(key)!r}{scope} "
@@ -429,6 +444,19 @@ def get_origin(cfg: Any, path: str) -> str:
         if candidate in recorded:
             return recorded[candidate]
     return DEFAULT_ORIGIN
+
+
+def set_origin(cfg: Any, path: str, origin: str) -> None:
+    """Record that the value at ``path`` in ``cfg`` came from ``origin``: for values a step
+    after loading fills in (a robot profile's gains); ``get_origin`` then reports it.
+
+    Raises:
+        KeyError: ``path`` does not name a value in ``cfg``.
+    """
+    _check_path(cfg, path)
+    recorded = dict(getattr(cfg, _ORIGINS_ATTR, {}))
+    recorded[path] = origin
+    object.__setattr__(cfg, _ORIGINS_ATTR, recorded)
 
 
 def _check_path(cfg: Any, path: str) -> None:

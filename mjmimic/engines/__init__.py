@@ -6,18 +6,16 @@ import torch
 
 from mjmimic.engines.base import Engine
 from mjmimic.engines.config import EngineConfig
+from mjmimic.registry import ENGINES
 from mjmimic.robots.model import RobotModel
 
 
 def build_engine(
     cfg: EngineConfig, robot: RobotModel, num_envs: int, device: str | torch.device = "cpu"
 ) -> Engine:
-    """The engine named by ``cfg.engine_name``."""
-    if cfg.engine_name == "mujoco":
-        from mjmimic.engines.mujoco_cpu import MujocoCpuEngine
-
-        return MujocoCpuEngine(cfg, robot, num_envs, device)
-    raise AssertionError(f"unhandled engine {cfg.engine_name}")  # Literal type rejects others
+    """The engine registered as ``cfg.engine_name`` (``engines/builtin.py``); the registry
+    imports the concrete engine modules on first lookup."""
+    return ENGINES.get(cfg.engine_name).cls(cfg, robot, num_envs, device)
 
 
 __all__ = ["Engine", "EngineConfig", "build_engine"]

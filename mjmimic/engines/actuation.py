@@ -3,11 +3,15 @@
 Precedence, per DoF (first that applies wins), recorded in ``PDTable.sources``:
 
 1. ``joint_gains`` in the engine config (exact joint name, then the first matching glob);
-2. the MJCF's own actuator on that joint: a ``<position>``-style actuator gives kp (gain)
+   source ``config``;
+2. the robot profile an env config names (``robot: g1``): ``envs/robot_defaults.py`` has
+   put its gains into ``joint_gains``, one entry per joint, wherever step 1 gave none
+   (per number: kp, kd, effort, armature); source ``robot profile``;
+3. the MJCF's own actuator on that joint: a ``<position>``-style actuator gives kp (gain)
    and kd (-bias[2]); its ``forcerange`` (or a motor's ``ctrlrange × gear``) gives the effort;
-3. the joint's ``stiffness``/``damping`` (MimicKit's convention). Those are then removed as
+4. the joint's ``stiffness``/``damping`` (MimicKit's convention). Those are then removed as
    passive spring/damper so the joint is not driven twice;
-4. otherwise the joint has no gains: an error in ``pos`` mode.
+5. otherwise the joint has no gains: an error in ``pos`` mode.
 
 The effort limit falls back to the joint's ``actuatorfrcrange`` and then to unlimited.
 Ball joints have 3 DoFs sharing the joint's gains.
@@ -16,14 +20,17 @@ Ball joints have 3 DoFs sharing the joint's gains.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import mujoco
 import numpy as np
 
-from mjmimic.engines.config import JointGains
+from mjmimic.config import get_origin
+from mjmimic.engines.config import EngineConfig, JointGains
 from mjmimic.errors import AssetError
 from mjmimic.robots.model import RobotModel
+from mjmimic.robots.profiles import PROFILE_ORIGIN
 
 
 @dataclass
@@ -33,13 +40,18 @@ class PDTable:
     kp: np.ndarray
     kd: np.ndarray
     effort: np.ndarray  # inf = unlimited
-    sources: list[str]  # where kp/kd came from, per DoF
+    sources: list[str]  # where kp/kd came from, per DoF: config, robot profile, mjcf ...
     passive_from_joint: list[int]  # MuJoCo joint ids whose stiffness/damping became PD gains
 
 
 def resolve_pd_table(
-    robot: RobotModel, joint_gains: dict[str, JointGains], require_gains: bool
+    robot: RobotModel,
+    joint_gains: dict[str, JointGains],
+    require_gains: bool,
+    from_profile: Collection[str] = (),
 ) -> PDTable:
+    """``from_profile``: the ``joint_gains`` keys whose kp came from a robot profile
+    (``profile_gain_keys``); their source reads ``robot profile``."""
     model = robot.mj_model
     nd = robot.num_dofs
     kp = np.full(nd, np.nan)
@@ -56,13 +68,15 @@ def resolve_pd_table(
                 if joint.kind == "ball"
                 else [joint.dof_start + k]
             )
-            cfg = config_gains_for(joint_gains, hinge)
+            key = config_gains_key(joint_gains, hinge)
+            cfg = None if key is None else joint_gains[key]
             act = actuator_of_joint.get(jid)
             g_kp, g_kd, g_eff, src = _mjcf_gains(model, jid, act)
             if g_kp is not None and src == "mjcf joint stiffness/damping":
                 passive.append(jid)
             if cfg is not None and cfg.kp is not None:
-                g_kp, g_kd, src = cfg.kp, cfg.kd if cfg.kd is not None else 0.0, "config"
+                src = "robot profile" if key in from_profile else "config"
+                g_kp, g_kd = cfg.kp, cfg.kd if cfg.kd is not None else 0.0
             if cfg is not None and cfg.effort is not None:
                 g_eff = cfg.effort
             for d in dofs:
@@ -82,12 +96,31 @@ def resolve_pd_table(
 
 def config_gains_for(joint_gains: dict[str, JointGains], name: str) -> JointGains | None:
     """The config entry for joint ``name``: its exact name wins, then the first glob."""
+    key = config_gains_key(joint_gains, name)
+    return None if key is None else joint_gains[key]
+
+
+def config_gains_key(joint_gains: dict[str, JointGains], name: str) -> str | None:
+    """The key of ``config_gains_for``'s entry (the name or the glob), None if none."""
     if name in joint_gains:
-        return joint_gains[name]
-    for pattern, gains in joint_gains.items():
+        return name
+    for pattern in joint_gains:
         if fnmatch.fnmatchcase(name, pattern):
-            return gains
+            return pattern
     return None
+
+
+def profile_gain_keys(cfg: EngineConfig) -> set[str]:
+    """The ``joint_gains`` keys whose kp a robot profile gave (their recorded origin)."""
+    keys = set()
+    for key in cfg.joint_gains:
+        try:
+            origin = get_origin(cfg, f"joint_gains.{key}.kp")
+        except KeyError:  # a glob with [...] is not a key path; globs are the config's own
+            continue
+        if origin.startswith(PROFILE_ORIGIN):
+            keys.add(key)
+    return keys
 
 
 def _actuators_by_joint(model: mujoco.MjModel) -> dict[int, int]:

@@ -16,29 +16,71 @@ order (see ``robots/model.py``) with wxyz quaternions and world-frame velocities
 ``body_pos`` ...    (N, B, ·)    world body poses and velocities (computed on demand)
 ==================  ===========  ====================================================
 
-State tensors are replaced (not updated in place) by ``step`` and ``set_state``, so a
-reference taken before a step keeps the old values.
+The backend's own state, also tensors on ``device`` (no host copy is forced), in the
+backend's layout and float dtype (float64 for MuJoCo):
+
+=====================  ============  ==============================================
+``physics_state()``    (N, nq),      (qpos, qvel) in MuJoCo's layout: free joint first
+                       (N, nv)       (position, wxyz, *body-frame* angular velocity)
+``save_state()``       (N, S)        full state rows; ``restore_state`` brings them
+                                     back exactly (health ring buffer, replays)
+``physics_resets()``   (N,) bool     envs whose physics the backend itself reset
+                                     during the last ``step`` (MuJoCo does that to an
+                                     env whose state, acceleration or command goes
+                                     NaN/huge)
+=====================  ============  ==============================================
+
+What the engine is, read by envs, the health guards, export and render:
+
+=================  ==================================================================
+``robot``          the ``RobotModel`` simulated; ``kinematics`` its batched FK
+``model``          the ``mujoco.MjModel`` of the simulated scene (robot, floor, one
+                   actuator per DoF): export reads its joint properties, replays step it
+``pd``             ``PDTable`` (kp, kd, effort per DoF) the actuators apply
+``control_mode``   ``"pos"`` (commands are PD targets) or ``"torque"``
+``num_envs``       N; ``device`` where every tensor above lives
+``sim_dt``         physics step (s); ``num_substeps`` of them, command held, make one
+``control_dt``     control step (s) = ``num_substeps * sim_dt``
+=================  ==================================================================
+
+Every tensor an engine hands out (the state tensors, ``physics_state()``,
+``save_state()``, ...) is replaced, not updated in place, by ``step``, ``set_state`` and
+``restore_state``, so a reference taken before keeps the old values. Treat them as
+read-only: writing into one may write into the engine.
+
+A new backend implements this class in its own module, registers itself in
+``engines/builtin.py`` and passes ``tests/engines/test_conformance.py`` (set
+``requires_cuda`` if it runs only on a CUDA device).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, ClassVar
 
-import numpy as np
 import torch
 
 from mjmimic.engines.actuation import PDTable
 from mjmimic.robots.kinematics import Kinematics
 from mjmimic.robots.model import RobotModel
 
+if TYPE_CHECKING:
+    import mujoco
+
 
 class Engine(ABC):
+    #: True for a backend that runs only on a CUDA device (``device="cuda"``); the
+    #: conformance suite skips it on a machine without one.
+    requires_cuda: ClassVar[bool] = False
+
     robot: RobotModel
     kinematics: Kinematics
+    model: mujoco.MjModel
     pd: PDTable
     num_envs: int
     control_dt: float
     sim_dt: float
+    num_substeps: int
     control_mode: str
     device: torch.device
 
@@ -68,18 +110,34 @@ class Engine(ABC):
         dof_pos: torch.Tensor,
         dof_vel: torch.Tensor,
     ) -> None:
-        """Teleport the envs in ``env_ids`` to the given state (velocities in world frame)."""
+        """Teleport the envs in ``env_ids`` to the given state (velocities in world frame).
+        Their contact flags and forces read False / 0 until their next step."""
 
-    # ------------------------------------------------------------ raw backend state
+    # ------------------------------------------------------------ backend state
     @abstractmethod
-    def physics_state(self) -> tuple[np.ndarray, np.ndarray]:
-        """(qpos (N, nq), qvel (N, nv)) in the backend's own layout (float64 for MuJoCo):
-        health checks, video replay."""
+    def physics_state(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(qpos (N, nq), qvel (N, nv)) on ``device`` in the backend's own layout and float
+        dtype (float64 for MuJoCo): health checks, video."""
 
     @abstractmethod
-    def raw_state(self) -> np.ndarray:
-        """(N, nstate) full backend state rows, column 0 the physics time: the health
-        guards read the clock (a MuJoCo reset restarts it) and keep rows for replay."""
+    def save_state(self) -> torch.Tensor:
+        """(N, S) full backend state rows on ``device``: everything the physics of an env
+        depends on, so that ``restore_state`` then the same commands give the same
+        tensors (the health ring buffer keeps these rows; replays start from one)."""
+
+    @abstractmethod
+    def restore_state(self, state: torch.Tensor, env_ids: torch.Tensor | None = None) -> None:
+        """Put back rows from ``save_state``: ``state`` holds one row per env of
+        ``env_ids`` (all N rows when None); the other envs are untouched. Contact flags
+        and forces of the restored envs read False / 0 until their next step."""
+
+    @abstractmethod
+    def physics_resets(self) -> torch.Tensor:
+        """(N,) bool on ``device``: envs whose physics the backend itself reset during the
+        last ``step`` (MuJoCo resets an env whose state or accelerations go NaN/huge to the
+        model's rest pose, or drops a NaN/huge command, and carries on); all False for a
+        backend that never does. ``set_state`` and ``restore_state`` leave it as the last
+        step left it."""
 
     # ------------------------------------------------------------ derived body state
     def _invalidate_body_cache(self) -> None:

@@ -10,6 +10,13 @@ the GIL, so there is no per-env Python work. Measured on the project machine thi
 Body poses are not read back from MuJoCo: a sensor in ``rollout`` is computed before the
 last integration of a step, one substep stale, while torch FK on the final qpos is exact
 and cheap (robots/kinematics.py). Contact flags come from one contact sensor per body.
+
+MuJoCo intervenes in an env whose state or acceleration goes NaN/huge (``mj_resetData``:
+rest pose, clock at 0) or whose control does (zeroed), warns, and ``rollout`` then stops
+that env for the rest of the control step. ``physics_resets`` reports both: a clock that
+did not advance by a whole control step, or a NaN/huge command. ``set_state`` starts an
+env's clock at ``CLOCK_START`` (1 s), not 0, so that a reset in the first substep of a
+one-substep step still shows.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import mujoco.rollout
 import numpy as np
 import torch
 
-from mjmimic.engines.actuation import resolve_pd_table
+from mjmimic.engines.actuation import profile_gain_keys, resolve_pd_table
 from mjmimic.engines.base import Engine
 from mjmimic.engines.config import EngineConfig
 from mjmimic.engines.scene import build_scene
@@ -30,6 +37,8 @@ from mjmimic.robots.model import RobotModel
 from mjmimic.rotations import quat_rotate, quat_rotate_inverse
 
 _FULL = mujoco.mjtState.mjSTATE_FULLPHYSICS
+# Physics clock of an env after set_state (s); MuJoCo's own reset restarts it at 0.
+CLOCK_START = 1.0
 
 
 def available_cores() -> int:
@@ -55,7 +64,12 @@ class MujocoCpuEngine(Engine):
         self.control_dt = 1.0 / cfg.control_freq
         self.sim_dt = 1.0 / cfg.sim_freq
         self.num_substeps = cfg.num_substeps
-        self.pd = resolve_pd_table(robot, cfg.joint_gains, require_gains=cfg.control_mode == "pos")
+        self.pd = resolve_pd_table(
+            robot,
+            cfg.joint_gains,
+            require_gains=cfg.control_mode == "pos",
+            from_profile=profile_gain_keys(cfg),
+        )
         self.model = build_scene(robot, cfg, self.pd)
         self.kinematics = Kinematics(robot, self.device)
         self.num_threads = cfg.num_threads or available_cores()
@@ -68,7 +82,12 @@ class MujocoCpuEngine(Engine):
         self._qvel = slice(1 + m.nq, 1 + m.nq + m.nv)
         init = np.empty(nstate)
         mujoco.mj_getState(m, mujoco.MjData(m), init, _FULL)
+        init[0] = CLOCK_START
+        # Replaced, never written in place, once tensors have been made from it (_refresh).
         self._state = np.tile(init, (num_envs, 1))
+        # A step that does not reset advances the clock by num_substeps * sim_dt.
+        self._min_advance = (self.num_substeps - 0.5) * self.sim_dt
+        self._resets = torch.zeros(num_envs, dtype=torch.bool, device=self.device)
         self._ctrl = np.zeros((num_envs, 1, m.nu))
         self._out_state = np.empty((num_envs, self.num_substeps, nstate))
         self._out_sensor = np.empty((num_envs, self.num_substeps, m.nsensordata))
@@ -83,6 +102,7 @@ class MujocoCpuEngine(Engine):
     # -------------------------------------------------------------------------- stepping
     def step(self, command: torch.Tensor) -> None:
         self._ctrl[:, 0, :] = command.detach().to("cpu", torch.float64).numpy()
+        bad_command = ~(np.abs(self._ctrl[:, 0]) <= mujoco.mjMAXVAL).all(axis=1)  # mju_isBad
         self._rollout.rollout(
             self.model,
             self._datas,
@@ -92,7 +112,10 @@ class MujocoCpuEngine(Engine):
             state=self._out_state,
             sensordata=self._out_sensor,
         )
-        self._state[:] = self._out_state[:, -1]
+        state = self._out_state[:, -1].copy()  # new rows (C order): old tensors keep theirs
+        resets = (state[:, 0] < self._state[:, 0] + self._min_advance) | bad_command
+        self._state = state
+        self._resets = torch.from_numpy(resets).to(self.device)
         sensors = torch.from_numpy(self._out_sensor).view(
             self.num_envs, self.num_substeps, self._num_bodies, 4
         )
@@ -115,18 +138,48 @@ class MujocoCpuEngine(Engine):
         qpos = torch.cat([root_pos, root_rot, self.kinematics.dof_to_qpos(dof_pos)], dim=-1)
         local_ang_vel = quat_rotate_inverse(root_rot, root_ang_vel)  # free joint: body frame
         qvel = torch.cat([root_lin_vel, local_ang_vel, dof_vel], dim=-1)
-        rows = self._state[ids]
-        rows[:, 0] = 0.0
+        state = self._state.copy()
+        rows = state[ids]
+        rows[:, 0] = CLOCK_START
         rows[:, self._qpos] = qpos.detach().to("cpu", torch.float64).numpy()
         rows[:, self._qvel] = qvel.detach().to("cpu", torch.float64).numpy()
         rows[:, self._qvel.stop :] = 0.0  # act, history, plugin state
-        self._state[ids] = rows
-        self.ground_contact[env_ids] = False
-        self.contact_force[env_ids] = 0.0
+        state[ids] = rows
+        self._replace_rows(state, env_ids)
+
+    def restore_state(self, state: torch.Tensor, env_ids: torch.Tensor | None = None) -> None:
+        rows = state.detach().to("cpu", torch.float64).numpy()
+        n = self.num_envs if env_ids is None else len(env_ids)
+        if rows.shape != (n, self._state.shape[1]):
+            raise ValueError(
+                f"restore_state: expected {n} rows of {self._state.shape[1]} (save_state), "
+                f"got shape {tuple(rows.shape)}"
+            )
+        if env_ids is None:
+            new = rows.copy()
+        else:
+            new = self._state.copy()
+            new[env_ids.to("cpu").numpy()] = rows
+        self._replace_rows(new, env_ids)
+
+    def _replace_rows(self, state: np.ndarray, env_ids: torch.Tensor | None) -> None:
+        """Make ``state`` the engine's; the envs in ``env_ids`` (None: all) have no
+        contacts until their next step. Nothing handed out before is written."""
+        self._state = state
+        if env_ids is None:
+            self.ground_contact = torch.zeros_like(self.ground_contact)
+            self.contact_force = torch.zeros_like(self.contact_force)
+        else:
+            ids = env_ids.to(self.device)
+            self.ground_contact = self.ground_contact.clone()
+            self.ground_contact[ids] = False
+            self.contact_force = self.contact_force.clone()
+            self.contact_force[ids] = 0.0
         self._refresh()
 
     def _refresh(self) -> None:
-        state = torch.from_numpy(self._state).to(self.device, torch.float32)
+        self._state_t = torch.from_numpy(self._state).to(self.device)  # float64; a view on CPU
+        state = self._state_t.to(torch.float32)
         qpos, qvel = state[:, self._qpos], state[:, self._qvel]
         self.root_pos = qpos[:, :3]
         self.root_rot = qpos[:, 3:7]
@@ -136,15 +189,21 @@ class MujocoCpuEngine(Engine):
         self.dof_vel = qvel[:, 6:]
         self._invalidate_body_cache()
 
-    # --------------------------------------------------------------------- raw access
-    def physics_state(self) -> tuple[np.ndarray, np.ndarray]:
-        """(qpos (N, nq), qvel (N, nv)) in float64, MuJoCo layout (health checks, replay)."""
-        return self._state[:, self._qpos], self._state[:, self._qvel]
+    # --------------------------------------------------------------------- backend state
+    def physics_state(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(qpos (N, nq), qvel (N, nv)) float64 in MuJoCo's layout, views of the state
+        rows (no copy on CPU)."""
+        return self._state_t[:, self._qpos], self._state_t[:, self._qvel]
 
-    def raw_state(self) -> np.ndarray:
-        """The (N, nstate) MuJoCo ``mjSTATE_FULLPHYSICS`` rows, a view (column 0 is the
-        physics time). Health checks read it; ``mj_setState`` replays a row."""
-        return self._state
+    def save_state(self) -> torch.Tensor:
+        """The (N, nstate) float64 MuJoCo ``mjSTATE_FULLPHYSICS`` rows (column 0 is the
+        physics clock, then qpos, qvel, act...); no copy on CPU. ``mj_setState`` with
+        ``model`` replays a row. The solver warm start is not part of it; ``rollout``
+        starts every control step without one, so ``restore_state`` is exact."""
+        return self._state_t
+
+    def physics_resets(self) -> torch.Tensor:
+        return self._resets
 
     def close(self) -> None:
         self._rollout.close()

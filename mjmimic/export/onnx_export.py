@@ -26,6 +26,8 @@ from torch import nn
 
 import mjmimic
 from mjmimic.agents.networks import NormalizedPolicy
+from mjmimic.envs.base import Env
+from mjmimic.envs.capabilities import Deployable, require
 from mjmimic.errors import MjmimicError
 from mjmimic.export.metadata import (
     FallInfo,
@@ -36,7 +38,6 @@ from mjmimic.export.metadata import (
     config_hash,
     encode_clip,
 )
-from mjmimic.motion.dataset import load_motion_set
 from mjmimic.training import checkpoint
 from mjmimic.training.setup import RunConfig, build_env_and_agent
 
@@ -77,6 +78,7 @@ def export_policy(source: Path, output: Path) -> tuple[PolicyMetadata, float]:
     saved = checkpoint.load(model_file, checkpoint.MODEL_FORMAT)
     run = RunConfig.from_dict(saved["config"], f"{model_file} (saved config)")
     run.engine.num_threads = 1
+    run.device = "cpu"  # the ONNX graph is traced on the CPU, wherever the run trained
     env, agent = build_env_and_agent(run, num_envs=1)
     try:
         agent.load_model_state_dict(saved["model"])
@@ -139,22 +141,23 @@ def _check_parity(path: Path, module: nn.Module, obs: torch.Tensor) -> float:
     return err
 
 
-def build_metadata(env, run: RunConfig, config: dict) -> PolicyMetadata:
-    """The metadata of ``env``'s policy (a one-env ``DeepMimicEnv``)."""
-    robot, engine, cfg = env.robot, env.engine, env.cfg
+def build_metadata(env: Env, run: RunConfig, config: dict) -> PolicyMetadata:
+    """The metadata of ``env``'s policy (a one-env instance of the run's task)."""
+    robot, engine = env.robot, env.engine
+    spec = require(env, Deployable, "mjmimic export").deployment_spec()
     low, high = (t.detach().cpu().double().numpy() for t in env.action_bounds())
-    settings = env.obs_settings
+    obs = spec["observation"]
     observation = ObservationInfo(
-        size=env.obs_dim,
-        terms=[ObsTermInfo(t.name, t.size, list(t.labels)) for t in env.obs_layout],
-        global_obs=settings.global_obs,
-        root_height_obs=settings.root_height_obs,
-        enable_phase_obs=settings.enable_phase_obs,
-        num_phase_encoding=settings.num_phase_encoding,
-        enable_tar_obs=settings.enable_tar_obs,
-        tar_obs_steps=list(settings.tar_obs_steps),
-        body_names=list(robot.body_names),
-        key_bodies=list(cfg.key_bodies),
+        size=obs["size"],
+        terms=[ObsTermInfo(name, size, list(labels)) for name, size, labels in obs["terms"]],
+        global_obs=obs["global_obs"],
+        root_height_obs=obs["root_height_obs"],
+        enable_phase_obs=obs["enable_phase_obs"],
+        num_phase_encoding=obs["num_phase_encoding"],
+        enable_tar_obs=obs["enable_tar_obs"],
+        tar_obs_steps=list(obs["tar_obs_steps"]),
+        body_names=list(obs["body_names"]),
+        key_bodies=list(obs["key_bodies"]),
     )
     model = engine.model
     physics = PhysicsInfo(
@@ -168,11 +171,9 @@ def build_metadata(env, run: RunConfig, config: dict) -> PolicyMetadata:
         stiffness=_floats(model.jnt_stiffness[model.dof_jntid[6:]]),
         frictionloss=_floats(model.dof_frictionloss[6:]),
     )
-    motions, weights = load_motion_set(cfg.motion_file, robot, None, cfg.motion_fill_missing_joints)
-    weights = weights or [1.0] * len(motions)
     clips = [
         encode_clip(m.name, w, m.fps, m.loop_mode, m.root_pos, m.root_rot, m.dof_pos)
-        for m, w in zip(motions, weights, strict=True)
+        for m, w in spec["reference_motions"]
     ]
     pd = engine.pd
     return PolicyMetadata(
@@ -191,7 +192,7 @@ def build_metadata(env, run: RunConfig, config: dict) -> PolicyMetadata:
         sim_dt=float(engine.sim_dt),
         observation=observation,
         physics=physics,
-        falls=FallInfo(list(cfg.contact_bodies), cfg.termination_height),
+        falls=FallInfo(list(spec["falls"]["contact_bodies"]), spec["falls"]["termination_height"]),
         reference_motions=clips,
         config_hash=config_hash(config),
     )

@@ -1,8 +1,9 @@
 """The guards the trainer runs: ``after_step`` while collecting, ``after_update`` after PPO.
 
 Healthy path cost: per control step one fused ``isfinite().all()`` over obs, action,
-value, reward and next obs, plus three NumPy reductions over the physics state (finite,
-max |qvel|, physics clock vs env clock) and a copy into the physics ring buffer; per
+value, reward and next obs, plus torch reductions over the engine's physics state on its
+device (max |qpos| and |qvel|, which are also its finiteness check, and
+``engine.physics_resets()``) and a device copy into the physics ring buffer; per
 iteration a check of the parameters and normalizer, one actor forward on one step of
 observations (the policy std) and a min/max over the rollout's observations. Only after a
 check fails does the monitor look for *which* env, dim, term or parameter is to blame.
@@ -24,10 +25,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from mjmimic.agents.distributions import DiagGaussian
-from mjmimic.agents.ppo import PPOAgent
-from mjmimic.envs.deepmimic.env import DeepMimicEnv
-from mjmimic.envs.deepmimic.observations import observation_labels
+from mjmimic.agents.base import Agent
+from mjmimic.envs.base import Env
+from mjmimic.envs.capabilities import ReferenceDiagnostics, capability
 from mjmimic.health import diagnosis
 from mjmimic.health.checks import (
     RunningMedian,
@@ -44,20 +44,6 @@ EVENTS_FILE = "health_events.jsonl"
 HISTORY_FILE = "physics_history.npz"
 
 _SEVERITY = {"warn": 0, "skip_update": 1, "rollback": 2, "stop": 3}
-# Update statistics in the order the update computes them: the first non-finite one is
-# closest to the cause.
-_UPDATE_ORDER = (
-    "adv_mean",
-    "adv_std",
-    "return_mean",
-    "value_mean",
-    "critic_loss",
-    "grad_norm_critic",
-    "imp_ratio",
-    "approx_kl",
-    "actor_loss",
-    "grad_norm_actor",
-)
 _MAX_IDS = 8
 # float32 log-densities of the same numbers agree to ~1e-5; real mismatches are O(1).
 _LOGP_TOLERANCE = 1e-3
@@ -75,8 +61,8 @@ class HealthMonitor:
     def __init__(
         self,
         cfg: HealthConfig,
-        env: DeepMimicEnv,
-        agent: PPOAgent,
+        env: Env,
+        agent: Agent,
         out_dir: Path,
         run_config: dict[str, Any],
     ):
@@ -85,8 +71,8 @@ class HealthMonitor:
         self.agent = agent
         self.out_dir = out_dir
         self.run_config = run_config
-        self.labels = observation_labels(env.obs_layout)
-        self.action_labels = list(env.robot.dof_names)
+        self.labels = env.obs_labels()
+        self.action_labels = env.action_labels()
         self.engine = env.engine
         self.iteration = 0
         self.step = 0
@@ -97,22 +83,23 @@ class HealthMonitor:
         self.history_file: Path | None = None
         self._warned_at: dict[str, int] = {}
         self._reported_obs_dims: set[int] = set()
-        self._scales = {
-            k: RunningMedian() for k in ("critic_loss", "grad_norm_critic", "grad_norm_actor")
-        }
+        self._scales = {k: RunningMedian() for k in agent.spike_stats}
         self._snapshot: tuple[dict, dict] | None = None
         # Warnings already recorded this iteration, by kind: a blow-up that lasts many
         # steps is one finding per iteration (the count goes into its numbers).
         self._seen: dict[str, HealthEvent] = {}
-        # Physics clock lag per env as of the last step; a reset shows as a jump.
-        self._clock_lag = np.zeros(env.num_envs)
         self._low, self._high = env.action_bounds()
-        self._model_tensors = [*agent.model.parameters(), agent.obs_norm.mean, agent.obs_norm.var]
+        self._model_tensors = [t for t in agent.named_tensors().values() if t.is_floating_point()]
         self.history = None
         if cfg.enabled and cfg.physics_history > 0:
-            raw = self.engine.raw_state()
+            state = self.engine.save_state()
             self.history = PhysicsHistory(
-                cfg.physics_history, env.num_envs, raw.shape[1], env.action_dim
+                cfg.physics_history,
+                env.num_envs,
+                state.shape[1],
+                env.action_dim,
+                state.device,
+                state.dtype,
             )
 
     # ------------------------------------------------------------------ trainer hooks
@@ -132,8 +119,7 @@ class HealthMonitor:
         """Before the env sees the action: the observation, the action and the value."""
         if not self.cfg.enabled:
             return Verdict.OK
-        # act() has written this step's value; record_step() has not advanced the buffer yet.
-        value = self.agent.buffer.value[self.agent.buffer.step]
+        value = self.agent.step_value()
         if bool(all_finite(obs, action, value)):
             return Verdict.OK
         return self._respond([self._locate_act(obs, action, value)], "collect")
@@ -154,11 +140,13 @@ class HealthMonitor:
         qpos, qvel = self.engine.physics_state()
         if self.history is not None:
             command = torch.clamp(action, self._low, self._high)
-            self.history.push(self.engine.raw_state(), command.numpy())
-        tensors_ok = bool(all_finite(reward, next_obs))
-        physics_ok = bool(np.isfinite(qpos).all() and np.isfinite(qvel).all())
-        if tensors_ok and physics_ok:
-            return self._respond(self._physics_anomalies(step, qvel), "collect")
+            self.history.push(self.engine.save_state(), command)
+        # Largest |qpos|, |qvel| per env: NaN and inf propagate, so they are the physics'
+        # finiteness check too (cheaper than isfinite on every element). _locate_step looks
+        # at the physics first, so one check covers physics, reward and observation.
+        speed = qvel.abs().amax(dim=1)
+        if bool(all_finite(reward, next_obs, qpos.abs().amax(dim=1), speed)):
+            return self._respond(self._physics_anomalies(step, speed), "collect")
         return self._respond([self._locate_step(step, action, next_obs, reward)], "collect")
 
     def before_update(self) -> Verdict:
@@ -167,11 +155,7 @@ class HealthMonitor:
         is not, every importance ratio of the update is wrong from the start."""
         if not self.cfg.enabled:
             return Verdict.OK
-        buf = self.agent.buffer
-        with torch.no_grad():
-            mean, log_std = self.agent.actor(buf.norm_obs[-1])
-            log_ratio = DiagGaussian(mean, log_std).log_prob(buf.action[-1]) - buf.logp[-1]
-        worst = float(log_ratio.abs().nan_to_num(0.0).max())
+        worst = float(self.agent.rollout_log_ratio().abs().nan_to_num(0.0).max())
         if worst <= _LOGP_TOLERANCE:
             return Verdict.OK
         event = HealthEvent(
@@ -190,9 +174,10 @@ class HealthMonitor:
         if not self.cfg.enabled:
             return Verdict.OK
         self.last_stats = dict(stats)
-        bad_stats = [k for k in _UPDATE_ORDER if k in stats and not math.isfinite(stats[k])]
+        order = self.agent.update_stat_order
+        bad_stats = [k for k in order if k in stats and not math.isfinite(stats[k])]
         model_ok = bool(all_finite(*self._model_tensors)) and bool(
-            (self.agent.obs_norm.var >= 0).all()
+            (self.agent.obs_norm_stats()[1] >= 0).all()
         )
         if bad_stats or not model_ok:
             return self._respond([self._nonfinite_update_event(bad_stats)], "update")
@@ -234,7 +219,7 @@ class HealthMonitor:
         where = {"iteration": self.iteration, "step": self.step}
         if not torch.isfinite(obs).all():
             return self._obs_event(obs, "the observation the policy acted on", where)
-        norm_obs = self.agent.obs_norm(obs)
+        norm_obs = self.agent.normalize_obs(obs)
         if not torch.isfinite(norm_obs).all():
             envs, dims = bad_rows_and_dims(norm_obs)
             return HealthEvent(
@@ -271,7 +256,7 @@ class HealthMonitor:
     def _locate_step(self, step, action, next_obs, reward) -> HealthEvent:
         """Which of physics -> reward -> next observation went bad first."""
         where = {"iteration": self.iteration, "step": step}
-        qpos, qvel = self.engine.physics_state()
+        qpos, qvel = self._host_physics_state()
         bad_envs = np.nonzero(~(np.isfinite(qpos).all(1) & np.isfinite(qvel).all(1)))[0].tolist()
         if bad_envs:
             self._save_history(bad_envs)
@@ -309,7 +294,7 @@ class HealthMonitor:
         if any(self.labels[d].startswith("tar") for d in dims):
             upstream += self._scan_reference(envs)
         if any(not self.labels[d].startswith("tar") for d in dims):
-            qpos, qvel = self.engine.physics_state()
+            qpos, qvel = self._host_physics_state()
             upstream += [
                 f"env {e}: {s}" for e in envs[:3] for s in self._physics_labels(qpos, qvel, e)
             ]
@@ -338,24 +323,24 @@ class HealthMonitor:
             + (f"; parameters hit: {bad_model[0]}" if bad_model and bad_stats else ""),
             iteration=self.iteration,
             tensor=first,
-            numbers={k: self.last_stats.get(k) for k in _UPDATE_ORDER if k in self.last_stats},
+            numbers={
+                k: self.last_stats.get(k)
+                for k in self.agent.update_stat_order
+                if k in self.last_stats
+            },
             upstream=bad_model,
         )
 
     def _scan_model(self) -> list[str]:
         """Every parameter or normalizer tensor holding a non-finite (or negative variance)."""
         found = []
-        tensors = {
-            **dict(self.agent.model.named_parameters()),
-            **dict(self.agent.model.named_buffers()),
-        }
-        for name, t in tensors.items():
+        for name, t in self.agent.named_tensors().items():
             if not t.is_floating_point():
                 continue
             bad = ~torch.isfinite(t)
             if bad.any():
                 found.append(f"{name}: {int(bad.sum())} of {t.numel()} values non-finite")
-        var = self.agent.obs_norm.var
+        var = self.agent.obs_norm_stats()[1]
         neg = torch.nonzero(var < 0).flatten().tolist()
         if neg:
             found.append(
@@ -365,20 +350,14 @@ class HealthMonitor:
         return found
 
     def _scan_reference(self, envs: list[int]) -> list[str]:
-        """Is the motion reference of these envs finite? Names the clip if not."""
-        env = self.env
-        ids = torch.as_tensor(envs[:_MAX_IDS], dtype=torch.long)
-        clips = env.motion_ids[ids]
-        ref = env.motion_lib.get_state(clips, env.motion_start[ids] + env.time[ids])
-        found = []
-        for name in ("root_pos", "root_rot", "dof_pos", "root_lin_vel", "dof_vel"):
-            bad = ~torch.isfinite(getattr(ref, name)).reshape(ids.numel(), -1).all(1)
-            for i in torch.nonzero(bad).flatten().tolist():
-                found.append(
-                    f"reference {name} non-finite for env {envs[i]}: clip "
-                    f"{env.motion_lib.names[int(clips[i])]} at t={float(env.time[ids[i]]):.3f}s"
-                )
-        return found
+        """Is the reference of these envs finite? The task names the clip if not."""
+        reference = capability(self.env, ReferenceDiagnostics)
+        return [] if reference is None else reference.describe_reference(envs[:_MAX_IDS])
+
+    def _host_physics_state(self) -> tuple[np.ndarray, np.ndarray]:
+        """The engine's (qpos, qvel) as NumPy: for naming the offender (slow path only)."""
+        qpos, qvel = self.engine.physics_state()
+        return qpos.cpu().numpy(), qvel.cpu().numpy()
 
     def _physics_labels(self, qpos: np.ndarray, qvel: np.ndarray, env_id: int) -> list[str]:
         names = ["root_vel.x", "root_vel.y", "root_vel.z", "root_ang_vel.x", "root_ang_vel.y"]
@@ -401,10 +380,9 @@ class HealthMonitor:
         }
 
     def _normalizer_numbers(self, dims: list[int]) -> dict[str, Any]:
-        norm = self.agent.obs_norm
+        mean, var = self.agent.obs_norm_stats()
         return {
-            self.labels[d]: {"mean": float(norm.mean[d]), "var": float(norm.var[d])}
-            for d in dims[:_MAX_IDS]
+            self.labels[d]: {"mean": float(mean[d]), "var": float(var[d])} for d in dims[:_MAX_IDS]
         }
 
     def _save_history(self, envs: list[int]) -> None:
@@ -421,15 +399,14 @@ class HealthMonitor:
 
     # ------------------------------------------------------------------ anomalies
 
-    def _physics_anomalies(self, step: int, qvel: np.ndarray) -> list[HealthEvent]:
+    def _physics_anomalies(self, step: int, speed: torch.Tensor) -> list[HealthEvent]:
+        """``speed``: max |qvel| per env (finite)."""
         events = []
-        speed = np.abs(qvel).max(axis=1)
-        # MuJoCo resets an env whose accelerations go NaN/huge and restarts its clock at 0:
-        # the physics clock then lags the env's own clock.
-        lag = self.env.time.numpy() - self.engine.raw_state()[:, 0]
-        reset = np.nonzero(lag - self._clock_lag > 0.5 * self.engine.sim_dt)[0].tolist()
-        self._clock_lag = lag
-        fast = np.nonzero(speed > self.cfg.max_dof_vel)[0].tolist()
+        # MuJoCo resets an env whose accelerations go NaN/huge; the engine reports it.
+        flagged = torch.stack([self.engine.physics_resets(), speed > self.cfg.max_dof_vel])
+        if not bool(flagged.any()):  # the healthy path
+            return events
+        reset, fast = (torch.nonzero(f).flatten().tolist() for f in flagged)
         where = {"iteration": self.iteration, "step": step}
         if reset:
             self._save_history(reset)
@@ -438,36 +415,35 @@ class HealthMonitor:
                     kind="physics_reset",
                     family="physics",
                     message=f"MuJoCo reset {len(reset)} unstable env(s) {reset[:_MAX_IDS]} "
-                    "(NaN/huge acceleration or command); their state jumped to the model's "
-                    "rest pose",
+                    "(NaN/huge state, acceleration or command): their physics jumped to the "
+                    "model's rest pose or skipped the rest of the step",
                     tensor="qacc",
                     env_ids=reset[:_MAX_IDS],
-                    numbers={"physics_clock_lag_s": float(lag[reset].max())},
+                    numbers={"envs_reset": len(reset)},
                     **where,
                 )
             )
         if fast:
-            qpos, _ = self.engine.physics_state()
+            qpos_np, qvel_np = self._host_physics_state()
+            top = float(speed[fast].max())
             self._save_history(fast)
             events.append(
                 HealthEvent(
                     kind="physics_blowup",
                     family="physics",
-                    message=f"physics blow-up: |qvel| up to {speed[fast].max():.3g} "
+                    message=f"physics blow-up: |qvel| up to {top:.3g} "
                     f"(> {self.cfg.max_dof_vel:g}) in envs {fast[:_MAX_IDS]}",
                     tensor="qvel",
                     env_ids=fast[:_MAX_IDS],
-                    labels=self._physics_labels(qpos, qvel, fast[0]),
-                    numbers={"max_abs_qvel": float(speed[fast].max())},
+                    labels=self._physics_labels(qpos_np, qvel_np, fast[0]),
+                    numbers={"max_abs_qvel": top},
                     **where,
                 )
             )
         return events
 
     def _std_events(self) -> list[HealthEvent]:
-        with torch.no_grad():
-            mean, log_std = self.agent.actor(self.agent.buffer.norm_obs[-1])
-            std = DiagGaussian(mean, log_std).std.expand_as(mean)
+        std = self.agent.policy_std()
         std_min = float(std.min())
         if math.isfinite(std_min) and std_min >= self.cfg.min_action_std:
             return []
@@ -551,7 +527,7 @@ class HealthMonitor:
             if len(scale) >= cfg.spike_warmup and value > cfg.spike_factor * max(
                 scale.median(), 1e-12
             ):
-                kind = "critic_loss_spike" if key == "critic_loss" else "grad_norm_spike"
+                kind = "grad_norm_spike" if key.startswith("grad_norm") else f"{key}_spike"
                 add(
                     kind,
                     f"{key} spiked to {value:.3g}, {value / max(scale.median(), 1e-12):.0f}x "
@@ -568,7 +544,7 @@ class HealthMonitor:
         E[x^2] - E[x]^2, whose rounding alone reads ~1e-4 * |mean| and would hide them.
         Target-frame dims come from the motion clip, not the simulation; ``mjmimic doctor
         --arg_file`` reports those."""
-        raw = self.agent.buffer.next_obs.reshape(-1, len(self.labels))
+        raw = self.agent.rollout_observations()
         std = raw.std(dim=0)
         value_range = raw.amax(dim=0) - raw.amin(dim=0)
         dims = near_constant_dims(std, value_range, self.cfg.min_obs_std)
@@ -581,7 +557,7 @@ class HealthMonitor:
             return []
         self._reported_obs_dims.update(new)
         groups = group_dims(new, self.labels)
-        norm = self.agent.obs_norm
+        norm_mean = self.agent.obs_norm_stats()[0]
         return [
             HealthEvent(
                 kind="obs_zero_variance",
@@ -596,7 +572,7 @@ class HealthMonitor:
                 numbers={
                     self.labels[d]: {
                         "std": float(std[d]),
-                        "mean": float(norm.mean[d]),
+                        "mean": float(norm_mean[d]),
                         "range": float(value_range[d]),
                     }
                     for d in new[:_MAX_IDS]

@@ -1,7 +1,8 @@
 """A ring buffer of the last few control steps of MuJoCo state, for replaying a blow-up.
 
-Every step the monitor copies the engine's full physics state rows (MuJoCo's
-``mjSTATE_FULLPHYSICS`` vectors) after the step, with the command that led there; when
+Every step the monitor copies the engine's full physics state rows (``engine.save_state()``:
+MuJoCo's ``mjSTATE_FULLPHYSICS`` vectors) after the step, with the command that led there,
+into tensors on the engine's device (one device copy per step, no host transfer); when
 something breaks, the rows of the offending envs are saved to ``physics_history.npz``.
 ``replay`` starts a MuJoCo model from the oldest saved state and applies the later
 commands, so a blow-up can be reproduced in a viewer or a debugger without re-running
@@ -15,20 +16,29 @@ from pathlib import Path
 
 import mujoco
 import numpy as np
+import torch
 
 
 class PhysicsHistory:
-    def __init__(self, capacity: int, num_envs: int, state_size: int, action_dim: int):
+    def __init__(
+        self,
+        capacity: int,
+        num_envs: int,
+        state_size: int,
+        action_dim: int,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float64,
+    ):
         self.capacity = capacity
-        self.states = np.zeros((capacity, num_envs, state_size))
-        self.commands = np.zeros((capacity, num_envs, action_dim), dtype=np.float32)
+        self.states = torch.zeros((capacity, num_envs, state_size), dtype=dtype, device=device)
+        self.commands = torch.zeros((capacity, num_envs, action_dim), device=device)
         self.count = 0  # steps pushed so far (the newest is at (count - 1) % capacity)
 
-    def push(self, state: np.ndarray, command: np.ndarray) -> None:
+    def push(self, state: torch.Tensor, command: torch.Tensor) -> None:
         """``state``: rows after this step; ``command``: the (clipped) command that led there."""
         slot = self.count % self.capacity
-        np.copyto(self.states[slot], state)
-        np.copyto(self.commands[slot], command)
+        self.states[slot].copy_(state)
+        self.commands[slot].copy_(command)
         self.count += 1
 
     def save(self, path: Path, env_ids: list[int], **meta: float | int | str) -> Path:
@@ -37,10 +47,11 @@ class PhysicsHistory:
         kept = min(self.count, self.capacity)
         order = [(self.count - kept + i) % self.capacity for i in range(kept)]
         ids = np.asarray(env_ids, dtype=np.int64)
+        rows = torch.as_tensor(ids, device=self.states.device)
         np.savez_compressed(
             path,
-            state=self.states[order][:, ids],
-            command=self.commands[order][:, ids],
+            state=self.states[order][:, rows].cpu().numpy(),
+            command=self.commands[order][:, rows].cpu().numpy(),
             env_ids=ids,
             **{k: np.asarray(v) for k, v in meta.items()},
         )

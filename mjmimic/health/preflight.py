@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from mjmimic.envs.deepmimic.observations import observation_labels
+from mjmimic.envs.capabilities import EpisodeBounds, ReferenceMotions, capability
 from mjmimic.health.checks import group_dims
 from mjmimic.motion.formats import read_motion
 from mjmimic.paths import expand_path
@@ -168,6 +168,8 @@ def check_pd_gains(env) -> list[Finding]:
 
 
 def check_motions(env) -> list[Finding]:
+    if capability(env, ReferenceMotions) is None:
+        return []
     lib = env.motion_lib
     robot = env.robot
     ctrl = 1.0 / env.dt
@@ -211,7 +213,9 @@ def check_motions(env) -> list[Finding]:
 def check_motion_dofs(env) -> list[Finding]:
     """The clip's own DoF count and names against the robot's (single-file motions; the
     clips of a dataset YAML are aligned the same way when loaded)."""
-    path = Path(expand_path(env.cfg.motion_file))
+    if capability(env, ReferenceMotions) is None:
+        return []
+    path = Path(expand_path(env.motion_source()))
     if path.suffix.lower() in (".yaml", ".yml") or not path.is_file():
         return []
     robot = env.robot
@@ -241,13 +245,14 @@ def check_motion_dofs(env) -> list[Finding]:
 
 def check_random_steps(env, agent, steps: int = RANDOM_STEPS) -> list[Finding]:
     """Reward and observation scales on the untrained policy's first steps."""
-    labels = observation_labels(env.obs_layout)
+    labels = env.obs_labels()
     agent.eval_mode()
     obs = env.reset()
     all_obs, rewards, dones = [obs.clone()], [], 0
     terms: dict[str, list[torch.Tensor]] = {}
     for _ in range(steps):
-        obs, reward, done, info = env.step(agent.act(obs, deterministic=False))
+        action = agent.act(obs.to(agent.device), deterministic=False).to(env.device)
+        obs, reward, done, info = env.step(action)
         all_obs.append(obs.clone())
         rewards.append(reward)
         for k, v in info["reward_terms"].items():
@@ -271,12 +276,17 @@ def check_random_steps(env, agent, steps: int = RANDOM_STEPS) -> list[Finding]:
         )
         return out
     term_text = ", ".join(f"{k} {float(torch.stack(v).mean()):.3f}" for k, v in terms.items())
+    bounds = capability(env, EpisodeBounds)
+    best = ""
+    if bounds is not None:
+        per_step = bounds.best_episode_return() / bounds.full_episode_steps()
+        best = f", best possible {float(per_step.max()):g}"
     out.append(
         Finding(
             "ok",
             "reward",
             f"per-step reward {float(r.mean()):.3f} (min {float(r.min()):.3f}, max "
-            f"{float(r.max()):.3f}, best possible {env.max_reward:g}); terms: {term_text}",
+            f"{float(r.max()):.3f}{best}); terms: {term_text}",
         )
     )
     dead = [k for k, v in terms.items() if float(torch.stack(v).mean()) < 1e-3]

@@ -1,7 +1,7 @@
 """Motion sets for an env's ``motion_file``: one clip file, or a MimicKit dataset YAML
 
     motions:
-      - file: clips/walk.npz   # relative: to the current directory, then to this YAML
+      - file: clips/walk.npz   # relative: to this YAML, then to the current directory
         weight: 1.0            # >= 0; normalized over the list
 
 Every clip is read (any supported format) and aligned to the robot by DoF name.

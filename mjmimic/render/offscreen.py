@@ -31,6 +31,8 @@ CHAR_PREFIX = "char/"
 GHOST_PREFIX = "ghost/"
 GHOST_RGB = (1.0, 0.6, 0.2)
 GHOST_ALPHA = 0.35
+MARKER_RGBA = (0.95, 0.1, 0.1, 0.75)  # bodies off their reference (test videos)
+MARKER_RADIUS = 0.07  # m
 
 # Camera that follows the character: looking from the side, slightly from the front.
 CAMERA_DISTANCE = 3.0  # m, at least
@@ -243,6 +245,7 @@ class RobotView:
         rest_height = float(self.model.qpos0[self.char_qpos.start + 2])
         self._look_height = 0.9 * rest_height if rest_height > 0 else 0.8
         self.renderer = make_renderer(self.model, self.width, self.height)
+        self._markers: list[int] = []
 
     @property
     def nq(self) -> int:
@@ -274,6 +277,11 @@ class RobotView:
             self.data.qpos[self.ghost_qpos] = ghost_qpos
         mujoco.mj_kinematics(self.model, self.data)
 
+    def set_markers(self, body_names: list[str]) -> None:
+        """Draw a red sphere (``MARKER_RGBA``) at each of these character bodies (robot-file
+        names) in the following renders; an empty list removes them."""
+        self._markers = [self.model.body(CHAR_PREFIX + name).id for name in body_names]
+
     def render(self) -> np.ndarray:
         """The current pose seen from the camera following the character's root."""
         root = self.data.qpos[self.char_qpos.start : self.char_qpos.start + 3]
@@ -283,6 +291,19 @@ class RobotView:
             self._look_height,
         ]
         self.renderer.update_scene(self.data, self.camera, self.option)
+        scene = self.renderer.scene
+        for body in self._markers:
+            if scene.ngeom >= scene.maxgeom:
+                break
+            mujoco.mjv_initGeom(
+                scene.geoms[scene.ngeom],
+                mujoco.mjtGeom.mjGEOM_SPHERE,
+                np.array([MARKER_RADIUS, 0.0, 0.0]),
+                self.data.xpos[body],
+                np.eye(3).flatten(),
+                np.array(MARKER_RGBA, dtype=np.float32),
+            )
+            scene.ngeom += 1
         return self.renderer.render()
 
     def close(self) -> None:

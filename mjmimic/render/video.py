@@ -3,7 +3,8 @@ clip on its robot (``mjmimic motion render``, ``write_motion_video``).
 
 The env runs the deterministic policy; after every control step one frame shows env
 ``env_index``'s simulated character and, translucent, the reference pose at the same
-motion time drawn ``env.cfg.ref_char_offset`` away (overlaid when the offset is zero),
+motion time drawn the task's ``ghost_offset`` away (overlaid when the offset is zero; a
+task without a reference, ``ReferenceGhost``, is drawn alone),
 seen by a camera that follows the character. Envs that finish an episode are reset and
 the video goes on. Frames are written at the control rate (``1 / env.dt``) unless
 ``fps`` asks for another rate (frames are then repeated or skipped, in real time).
@@ -17,6 +18,7 @@ import imageio.v2 as imageio
 import numpy as np
 import torch
 
+from mjmimic.envs.capabilities import ReferenceGhost, TrackingMetrics, capability, require
 from mjmimic.errors import MjmimicError
 from mjmimic.motion.motion import Motion
 from mjmimic.paths import atomic_output
@@ -36,9 +38,14 @@ def record_policy_video(
     fps: int | None = None,
     width: int = 640,
     height: int = 480,
+    marker_threshold: float | None = None,
 ) -> Path:
     """Run ``agent`` deterministically in ``env`` (reset first) for ``seconds`` and write
-    an .mp4 (H.264) or .gif of env ``env_index`` beside its reference. Returns ``path``."""
+    an .mp4 (H.264) or .gif of env ``env_index`` beside its reference. Returns ``path``.
+
+    With ``marker_threshold`` (m), each tracked key body (``env.tracked_body_names``) whose
+    error relative to the root (``info["tracking"]["body_pos_err"]``) is above it is marked
+    with a red sphere on the policy's character in that frame."""
     path = Path(path)
     _check_video_path(path, width, height)
     if not seconds > 0:
@@ -51,11 +58,17 @@ def record_policy_video(
         raise MjmimicError(f"video fps must be positive, got {fps}")
     num_frames = max(1, round(seconds * rate))
 
-    show_ghost = bool(getattr(env.cfg, "visualize_ref_char", True))
-    offset = np.asarray(env.cfg.ref_char_offset, dtype=np.float64)
+    ghost = capability(env, ReferenceGhost)
+    show_ghost = ghost is not None and ghost.show_ghost
+    offset = np.asarray(ghost.ghost_offset if ghost else [0.0, 0.0, 0.0], dtype=np.float64)
+    tracking = None
+    if marker_threshold is not None:
+        tracking = require(env, TrackingMetrics, "marking bodies over the error threshold")
     path.parent.mkdir(parents=True, exist_ok=True)
     was_training = bool(getattr(agent, "training", False))
     agent.eval_mode()
+    if tracking is not None:
+        tracking.set_tracking(True)
     try:
         with RobotView(
             env.robot.source, width, height, ghost=show_ghost, ghost_offset=offset.tolist()
@@ -65,14 +78,16 @@ def record_policy_video(
             try:
                 obs = env.reset()
                 steps = 0
+                marked: list[str] = []
                 for k in range(num_frames):
                     # Frame k shows time k / rate: step the env up to there.
                     while steps < round(k * control_rate / rate):
-                        obs = _step(env, agent, obs)
+                        obs, marked = _step(env, agent, obs, env_index, marker_threshold)
                         steps += 1
+                    view.set_markers(marked)
                     view.set_pose(
-                        env.engine.physics_state()[0][env_index],
-                        _reference_qpos(env, env_index, offset) if show_ghost else None,
+                        env.engine.physics_state()[0][env_index].cpu().numpy(),
+                        _ghost_qpos(ghost, env_index, offset) if show_ghost else None,
                     )
                     writer.append_data(view.render())
                 finished = True
@@ -81,6 +96,8 @@ def record_policy_video(
                 if not finished:
                     path.unlink(missing_ok=True)
     finally:
+        if tracking is not None:
+            tracking.set_tracking(False)
         if was_training:
             agent.train_mode()
     return path
@@ -173,23 +190,26 @@ def _check_video_path(path: Path, width: int, height: int) -> None:
         raise MjmimicError(f"video size {width}x{height}: an .mp4 needs an even width and height")
 
 
-def _step(env, agent, obs: torch.Tensor) -> torch.Tensor:
-    action = agent.act(obs)
-    obs, _, done, _ = env.step(action)
+def _step(
+    env, agent, obs: torch.Tensor, env_index: int = 0, threshold: float | None = None
+) -> tuple[torch.Tensor, list[str]]:
+    """One control step; also the tracked bodies of env ``env_index`` whose error is above
+    ``threshold`` (none without one, or when that env's episode just ended)."""
+    action = agent.act(obs.to(agent.device)).to(env.device)  # the agent may be on a GPU
+    obs, _, done, info = env.step(action)
+    marked: list[str] = []
+    if threshold is not None and not bool(done[env_index]):
+        errors = info["tracking"]["body_pos_err"][env_index].tolist()
+        marked = [n for n, e in zip(env.tracked_body_names, errors, strict=True) if e > threshold]
     done_ids = torch.nonzero(done).flatten()
     if done_ids.numel():
         obs = env.reset(done_ids)
-    return obs
+    return obs, marked
 
 
-def _reference_qpos(env, i: int, offset: np.ndarray) -> np.ndarray:
+def _ghost_qpos(ghost: ReferenceGhost, i: int, offset: np.ndarray) -> np.ndarray:
     """MuJoCo qpos of env ``i``'s reference pose now, moved by ``offset``."""
-    ref = env.motion_lib.get_state(
-        env.motion_ids[i : i + 1], env.motion_start[i : i + 1] + env.time[i : i + 1]
-    )
-    joints = env.kinematics.dof_to_qpos(ref.dof_pos)
-    qpos = torch.cat([ref.root_pos, ref.root_rot, joints], dim=-1)[0]
-    qpos = qpos.detach().to("cpu", torch.float64).numpy().copy()
+    qpos = ghost.ghost_qpos(i)
     qpos[:3] += offset
     return qpos
 

@@ -31,11 +31,14 @@ from pathlib import Path
 from mjmimic.config.schema import load_config
 from mjmimic.config.yaml_source import load_yaml
 from mjmimic.errors import AssetError, ConfigError
-from mjmimic.paths import ASSETS_DIR, shared_data_dir
+from mjmimic.paths import ASSETS_DIR, REPO_DIR, shared_data_dir
 from mjmimic.robots import menagerie
 from mjmimic.robots.model import RobotModel
 
 PROFILES_DIR = ASSETS_DIR / "robots" / "profiles"
+# Origins (``get_origin``) of values an env config took from a profile start with this
+# (``envs/robot_defaults.py`` records them; ``engines/actuation.py`` reads them).
+PROFILE_ORIGIN = "robot profile"
 
 # Human keypoints a retargeting source provides; a profile maps (a subset of) them to bodies.
 KEYPOINTS = (
@@ -152,8 +155,8 @@ def known_profiles() -> list[str]:
     return sorted(p.stem for p in PROFILES_DIR.glob("*.yaml"))
 
 
-def load_profile(name_or_path: str | Path) -> RobotProfile:
-    """A bundled profile by name (``g1``) or a profile YAML file by path."""
+def profile_path(name_or_path: str | Path) -> Path:
+    """The YAML file of a bundled profile name (``g1``) or of a profile path."""
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
         path = PROFILES_DIR / f"{name_or_path}.yaml"
@@ -164,8 +167,24 @@ def load_profile(name_or_path: str | Path) -> RobotProfile:
             )
     elif not path.is_file():
         raise ConfigError(f"robot profile not found: {path}")
+    return path
+
+
+def load_profile(name_or_path: str | Path) -> RobotProfile:
+    """A bundled profile by name (``g1``) or a profile YAML file by path."""
+    path = profile_path(name_or_path)
     data, origins = load_yaml(path)
     return load_config(RobotProfile, data, str(path), origins)
+
+
+def profile_origin(profile: RobotProfile, path: Path) -> str:
+    """How ``get_origin`` names a value taken from a profile:
+    ``robot profile g1 (mjmimic/assets/robots/profiles/g1.yaml)``."""
+    try:
+        shown = path.resolve().relative_to(REPO_DIR)
+    except ValueError:
+        shown = path
+    return f"{PROFILE_ORIGIN} {profile.name} ({shown})"
 
 
 def find_mjcf(profile: RobotProfile, mjcf: str | Path | None = None) -> Path:

@@ -23,6 +23,8 @@ from typing import Any
 
 import torch
 
+from mjmimic.agents.base import Agent
+from mjmimic.envs.base import Env
 from mjmimic.health.monitor import HealthMonitor, Verdict
 from mjmimic.logging.progress import ProgressLine
 from mjmimic.logging.table_log import TableLog
@@ -50,7 +52,12 @@ class RunSettings:
 
 class Trainer:
     def __init__(
-        self, env, agent, settings: RunSettings, run_config: dict[str, Any], test_env=None
+        self,
+        env: Env,
+        agent: Agent,
+        settings: RunSettings,
+        run_config: dict[str, Any],
+        test_env: Env | None = None,
     ):
         self.env = env
         self.test_env = env if test_env is None else test_env  # where test episodes run
@@ -159,7 +166,12 @@ class Trainer:
                     tested = output_now and not stop
                     if tested:
                         torch.set_num_threads(collect_threads)
-                        self.last_test = evaluate(self.test_env, agent, s.test_episodes)
+                        self.last_test = evaluate(
+                            self.test_env,
+                            agent,
+                            s.test_episodes,
+                            criteria=getattr(agent.cfg, "evaluation", None),
+                        )
                     # Wall_Time is the honest clock of the run: evaluation counts too.
                     self.wall_time += time.perf_counter() - start
                     row = self._log_row(
@@ -211,8 +223,11 @@ class Trainer:
         other than OK stops the rollout where it was given."""
         env, agent, health = self.env, self.agent, self.health
         term_sums: dict[str, torch.Tensor] = {}
+        # The env's tensors live on the engine's device (the CPU), the agent's on its own
+        # (--devices cuda:0): one explicit copy each way per step, a no-op on the CPU.
+        to_agent, to_env = agent.device, env.device
         for _ in range(agent.cfg.steps_per_iter):
-            action = agent.act(obs)
+            action = agent.act(obs.to(to_agent)).to(to_env)
             verdict = health.after_act(obs, action)
             if verdict is not Verdict.OK:
                 return obs, verdict, term_sums
@@ -220,7 +235,7 @@ class Trainer:
             verdict = health.after_step(action, next_obs, reward, info)
             if verdict is not Verdict.OK:
                 return obs, verdict, term_sums
-            agent.record_step(next_obs, reward, done)
+            agent.record_step(next_obs.to(to_agent), reward.to(to_agent), done.to(to_agent), info)
             tracker.step(reward, done)
             for k, v in info["reward_terms"].items():
                 term_sums[k] = term_sums.get(k, 0.0) + v.mean()
@@ -257,14 +272,16 @@ class Trainer:
             "Test_Joint_Rot_Err": test.get("joint_rot_err", nan),
             "Test_Root_Pos_Err": test.get("root_pos_err", nan),
             "Test_Key_Pos_Err": test.get("key_pos_err", nan),
+            "Test_Success_Rate": test.get("success_rate", nan),
+            "Test_Worst_Body_Err": test.get("worst_body_err", nan),
             "Train_Return": train.get("return", nan),
             "Train_Episode_Length": train.get("episode_length", nan),
             "Train_Episodes": train.get("episodes", 0.0),
         }
         row.update({_title(k): float(v) for k, v in stats.items()})
-        norm = self.agent.obs_norm
-        row["Obs_Norm_Mean"] = float(norm.mean.abs().mean())  # MimicKit: mean |mu|
-        row["Obs_Norm_Std"] = float(norm.std.mean())
+        mean, var = self.agent.obs_norm_stats()
+        row["Obs_Norm_Mean"] = float(mean.abs().mean())  # MimicKit: mean |mu|
+        row["Obs_Norm_Std"] = float(var.clamp_min(0.0).sqrt().mean())
         row.update({f"Env_Reward_{k}": float(v) / steps for k, v in term_sums.items()})
         return row
 

@@ -103,11 +103,11 @@ def test_impossible_values_are_config_errors(change):
 
 
 def test_fp16_autocast_is_refused_on_cpu_only():
-    cfg = PPOConfig(actor_optimizer=OptimizerConfig(use_amp=True, amp_type="fp16"))
+    cfg = PPOConfig(actor_optimizer=OptimizerConfig(autocast_dtype="fp16"))
     with pytest.raises(ConfigError, match="fp16"):
         cfg.validate()
     cfg.validate(device="cuda")  # fine where fp16 autocast exists
-    PPOConfig(actor_optimizer=OptimizerConfig(use_amp=True, amp_type="bf16")).validate()
+    PPOConfig(actor_optimizer=OptimizerConfig(autocast_dtype="bf16")).validate()
 
 
 MIMICKIT_GO2_AGENT_YAML = """\
@@ -124,14 +124,10 @@ model:
 actor_optimizer:
     type: "SGD"
     learning_rate: 2e-4
-    use_amp: false
-    amp_type: "bf16"
 
 critic_optimizer:
     type: "SGD"
     learning_rate: 1e-4
-    use_amp: false
-    amp_type: "bf16"
 
 discount: 0.99
 steps_per_iter: 32

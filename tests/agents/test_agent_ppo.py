@@ -269,7 +269,7 @@ def test_every_std_type_and_loss_term_updates(std_type):
 
 
 def test_bf16_autocast_update_is_finite():
-    amp = OptimizerConfig(type="SGD", learning_rate=1e-3, use_amp=True, amp_type="bf16")
+    amp = OptimizerConfig(type="SGD", learning_rate=1e-3, autocast_dtype="bf16")
     cfg = _small_cfg(actor_optimizer=amp, critic_optimizer=amp)
     agent, env = _make(cfg, num_envs=16)
     _collect(agent, env, env.reset())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mjmimic.envs.deepmimic.observations import CharState
+from mjmimic.envs.char_state import CharState
 from mjmimic.robots.model import RobotModel
 from mjmimic.rotations import quat_canonical, quat_normalize
 

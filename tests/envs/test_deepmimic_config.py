@@ -57,7 +57,7 @@ def test_mimickit_keys_build_a_valid_config():
     obs = cfg.obs_settings()
     assert obs.tar_obs_steps == (1, 2, 3) and obs.global_obs and not obs.enable_phase_obs
     rew = cfg.reward_settings()
-    assert rew.track_root and rew.track_root_height and rew.key_pos_scale == 10.0
+    assert rew.track_root and rew.track_root_height and rew.weights["key_pos"].scale == 10.0
     term = cfg.termination_settings()
     assert term.track_root and term.termination_height == 0.3 and term.pose_termination
     local = make(global_obs=False)
@@ -71,7 +71,6 @@ def test_required_keys_and_mimickit_defaults():
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
     }
     assert required == {
-        "char_file",
         "episode_length",
         "global_obs",
         "enable_early_termination",
@@ -81,7 +80,12 @@ def test_required_keys_and_mimickit_defaults():
         for t in ("pose", "vel", "root_pose", "root_vel", "key_pos")
         for k in ("w", "scale")
     }
-    minimal = DeepMimicEnvConfig(**{k: MIMICKIT_G1_ENV[k] for k in required})
+    # One of char_file / robot names the robot; neither is an error.
+    with pytest.raises(ConfigError, match="give char_file"):
+        DeepMimicEnvConfig(**{k: MIMICKIT_G1_ENV[k] for k in required}).validate()
+    minimal = DeepMimicEnvConfig(
+        char_file=MIMICKIT_G1_ENV["char_file"], **{k: MIMICKIT_G1_ENV[k] for k in required}
+    )
     minimal.validate()
     assert minimal.root_height_obs and minimal.enable_phase_obs and minimal.rand_reset
     assert minimal.num_phase_encoding == 0 and minimal.tar_obs_steps == [1]

@@ -8,19 +8,16 @@ import math
 import pytest
 import torch
 
+from mjmimic.envs.char_state import CharState
 from mjmimic.envs.deepmimic.observations import (
-    CharState,
     ObsSettings,
     compute_deepmimic_obs,
-    heading_cos_sin,
     observation_labels,
     observation_layout,
     observation_size,
     phase_encoding,
-    remove_heading,
-    tan_norm,
-    yaw_rotate_inverse,
 )
+from mjmimic.envs.heading import heading_cos_sin, remove_heading, tan_norm, yaw_rotate_inverse
 from mjmimic.rotations import (
     heading_angle,
     heading_quat_inverse,

@@ -9,8 +9,8 @@ import math
 import pytest
 import torch
 
+from mjmimic.envs.char_state import CharState
 from mjmimic.envs.deepmimic.joint_weights import dof_weights, resolve_joint_weights
-from mjmimic.envs.deepmimic.observations import CharState
 from mjmimic.envs.deepmimic.rewards import (
     RewardSettings,
     compute_deepmimic_reward,

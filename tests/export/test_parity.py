@@ -74,7 +74,7 @@ def test_same_start_state_observation_and_first_action(both):
     env, agent, sim = both
     obs = env.reset()
     sim.reset(0.0)
-    qpos, qvel = env.engine.physics_state()
+    qpos, qvel = (t.cpu().numpy() for t in env.engine.physics_state())
     np.testing.assert_allclose(sim.data.qpos, qpos[0], atol=1e-6)
     np.testing.assert_allclose(sim.data.qvel, qvel[0], atol=1e-5)
     sim_obs = sim.observe()
@@ -92,7 +92,7 @@ def test_first_second_trajectories_agree(both):
     for _ in range(STEPS):
         obs, _, _, _ = env.step(_torch_action(env, agent, obs))
         sim.step(sim.act(sim.observe()))
-        qpos, _ = env.engine.physics_state()
+        qpos = env.engine.physics_state()[0].cpu().numpy()
         assert np.abs(sim.data.qpos[:3] - qpos[0, :3]).max() <= ROOT_TOL
         assert np.abs(sim.data.qpos[7:] - qpos[0, 7:]).max() <= JOINT_TOL
         moved = max(moved, float(np.abs(qpos[0, 7:] - sim.reference.frame(0.0).dof_pos).max()))

@@ -102,6 +102,14 @@ def test_nan_in_a_parameter_is_named(trainer_factory):
     assert "actor parameters are non-finite" in report["causes"][0]["cause"]
 
 
+def poke_qvel(engine, env: int, dof: int, value: float) -> None:
+    """Write one DoF velocity of one env through save_state/restore_state (a MuJoCo state
+    row is time, qpos, qvel, ...)."""
+    row = engine.save_state()[env : env + 1].clone()
+    row[0, 1 + engine.model.nq + 6 + dof] = value
+    engine.restore_state(row, torch.tensor([env]))
+
+
 def poison_qvel_of_env_3_at_step_4(engine) -> None:
     original = engine.step
     calls = [0]
@@ -110,8 +118,7 @@ def poison_qvel_of_env_3_at_step_4(engine) -> None:
         original(command)
         calls[0] += 1
         if calls[0] == 4:
-            engine.raw_state()[3, engine._qvel.start + 6 + 2] = math.nan
-            engine._refresh()
+            poke_qvel(engine, 3, 2, math.nan)
 
     engine.step = step
 
@@ -190,8 +197,8 @@ def test_exploding_ratio_points_at_stale_log_probs(trainer_factory):
     buffer = trainer.agent.buffer
     original = buffer.add_action
 
-    def add_action(norm_obs, action, logp, value):
-        original(norm_obs, action, logp - 20.0, value)  # ratio e^20 = 4.9e8
+    def add_action(**records):
+        original(**{**records, "logp": records["logp"] - 20.0})  # ratio e^20 = 4.9e8
 
     buffer.add_action = add_action
     report = stop_with_diagnosis(trainer)
@@ -205,13 +212,25 @@ def test_exploding_ratio_is_reported_with_its_numbers(trainer_factory):
     buffer = trainer.agent.buffer
     original = buffer.add_action
 
-    def add_action(norm_obs, action, logp, value):
-        original(norm_obs, action, logp - 20.0, value)
+    def add_action(**records):
+        original(**{**records, "logp": records["logp"] - 20.0})
 
     buffer.add_action = add_action
     trainer.train()  # on_learner: warn (default), the run goes on
     ratio = next(e for e in trainer.health.events if e.kind == "ratio_explosion")
     assert ratio.numbers["imp_ratio"] > 1e6 and ratio.numbers["approx_kl"] > 10
+
+
+def test_a_subclass_statistic_is_guarded_by_name(trainer_factory):
+    """An extra optimizer's loss (a discriminator's, say) that the agent lists in
+    update_stat_order is checked like PPO's own: a NaN there stops the run naming it."""
+    trainer = trainer_factory(health={"on_nonfinite": "stop"})
+    agent = trainer.agent
+    agent.update_stat_order = (*agent.update_stat_order, "disc_loss")
+    agent._extra_updates = lambda: {"disc_loss": math.nan}
+    report = stop_with_diagnosis(trainer)
+    assert report["first_problem"]["kind"] == "nonfinite_update"
+    assert "non-finite disc_loss" in report["first_problem"]["message"]
 
 
 def test_zero_variance_observation_dims_are_named(trainer_factory):
@@ -312,8 +331,7 @@ def test_huge_velocities_are_one_physics_warning_per_iteration(trainer_factory, 
 
     def step(command):
         original(command)
-        engine.raw_state()[0, engine._qvel.start + 6] = 5e3  # finite, but no joint does that
-        engine._refresh()
+        poke_qvel(engine, 0, 0, 5e3)  # finite, but no joint does that
 
     engine.step = step
     trainer.train()  # on_physics: warn (default)

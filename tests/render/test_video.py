@@ -23,7 +23,7 @@ from mjmimic.envs.deepmimic.env import DeepMimicEnv
 from mjmimic.errors import MjmimicError
 from mjmimic.paths import REPO_DIR
 from mjmimic.render import RobotView, offscreen, record_policy_video, render_motion_frames
-from mjmimic.render.video import _reference_qpos
+from mjmimic.render.video import _ghost_qpos
 
 SQUAT = "configs/envs/deepmimic_humanoid_squat.yaml"
 W, H = 160, 120
@@ -74,8 +74,8 @@ def read_video(path) -> np.ndarray:
 
 
 def _reset_pose(env: DeepMimicEnv, view: RobotView, i: int = 0) -> None:
-    offset = np.asarray(env.cfg.ref_char_offset, dtype=np.float64)
-    view.set_pose(env.engine.physics_state()[0][i], _reference_qpos(env, i, offset))
+    offset = np.asarray(env.ghost_offset, dtype=np.float64)
+    view.set_pose(env.engine.physics_state()[0][i].cpu().numpy(), _ghost_qpos(env, i, offset))
 
 
 def test_mp4_has_one_frame_per_control_step(mp4_frames, env_and_agent):
@@ -139,7 +139,8 @@ def test_zero_offset_draws_the_ghost_over_the_character(env_and_agent):
     env, _ = env_and_agent
     env.reset()
     with RobotView(env.robot.source, W, H, ghost=True, ghost_offset=[0.0, 0.0, 0.0]) as view:
-        view.set_pose(env.engine.physics_state()[0][0], _reference_qpos(env, 0, np.zeros(3)))
+        qpos = env.engine.physics_state()[0][0].cpu().numpy()
+        view.set_pose(qpos, _ghost_qpos(env, 0, np.zeros(3)))
         with_ghost = view.render().astype(np.int64)
         view.set_ghost_alpha(0.0)
         without = view.render().astype(np.int64)
@@ -159,7 +160,8 @@ def test_view_poses_match_the_simulation_and_the_reference(env_and_agent):
     offset = np.array([2.0, 0.0, 0.0])
     i = 2
     with RobotView(env.robot.source, W, H, ghost=True, ghost_offset=offset) as view:
-        view.set_pose(env.engine.physics_state()[0][i], _reference_qpos(env, i, offset))
+        qpos = env.engine.physics_state()[0][i].cpu().numpy()
+        view.set_pose(qpos, _ghost_qpos(env, i, offset))
         m, d = view.model, view.data
         char = np.stack([d.xpos[m.body(f"char/{n}").id] for n in env.robot.body_names])
         ghost = np.stack([d.xpos[m.body(f"ghost/{n}").id] for n in env.robot.body_names])

@@ -31,7 +31,10 @@ def test_reference_replay_on_the_k1(tmp_path: Path, shared_data: Path) -> None:
     env_cfg = load_config(
         DeepMimicEnvConfig, {**data["env"], "motion_file": str(clip)}, CONFIG, section="env"
     )
-    engine_data = {**load_yaml(REPO_DIR / "configs/engines/mujoco_cpu.yaml")[0], **data["engine"]}
+    engine_data = {
+        **load_yaml(REPO_DIR / "configs/engines/mujoco_cpu.yaml")[0],
+        **data.get("engine", {}),
+    }
     engine_cfg = load_config(EngineConfig, engine_data, CONFIG, section="engine")
     env = DeepMimicEnv(env_cfg, engine_cfg, 4, config_dir=(REPO_DIR / CONFIG).parent)
     obs = env.reset()

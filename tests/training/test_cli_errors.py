@@ -60,7 +60,7 @@ CASES = {
     "unknown_flag": (None, ["--num_env", "8"], ["--num_env", "did you mean --num_envs?"]),
     "bad_int_flag": (None, ["--test_episodes", "eight"], ["--test_episodes", "'eight'", "int"]),
     "bad_choice": (None, ["--logger", "tensorbord"], ["--logger", "'tensorbord'", "txt, tb"]),
-    "gpu_device": (None, ["--devices", "cuda:0"], ["--devices cuda:0", "cpu"]),
+    "two_devices": (None, ["--devices", "cpu", "cuda:0"], ["--devices cpu cuda:0", "multi"]),
 }
 
 

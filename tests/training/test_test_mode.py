@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -68,6 +69,28 @@ def test_without_num_envs_a_few_episodes_use_as_few_envs(smoke_run, capsys):
     assert "episodes:            3 over 3 envs" in capsys.readouterr().out
 
 
+def test_report_flag_writes_the_heat_map_and_json(smoke_run, capsys, tmp_path):
+    """``--report DIR``: per-body numbers printed (success rate, worst body, table) and
+    written as JSON and a heat map; the squat env's key bodies name the table rows."""
+    model = str(smoke_run.out_dir / "model.pt")
+    report = tmp_path / "report"
+    argv = ["test", "--model_file", model, "--test_episodes", "2", "--num_envs", "2"]
+    assert main([*argv, "--report", str(report), "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    rate = float(re.search(r"success rate: +(\S+)%", out).group(1))
+    assert 0.0 <= rate <= 100.0
+    worst = re.search(r"worst body err: +(\S+) m \((\S+), max over frames", out)
+    data = json.loads((report / "tracking_report.json").read_text())
+    assert data["worst_body"]["name"] == worst.group(2)
+    assert data["worst_body"]["max"] == pytest.approx(float(worst.group(1)), abs=1e-4)
+    assert data["success_rate"] == pytest.approx(rate / 100.0, abs=1e-3)
+    assert "per key body (position relative to the root; threshold 0.20 m):" in out
+    for body in data["bodies"]:
+        assert re.search(rf"^  {body} +\d", out, re.MULTILINE), body
+    assert (report / "tracking_heatmap.png").stat().st_size > 1000
+    assert f"report:              {report / 'tracking_report.json'}" in out
+
+
 def test_test_is_deterministic_for_a_seed(smoke_run, capsys):
     model = str(smoke_run.out_dir / "model.pt")
     argv = ["test", "--model_file", model, "--test_episodes", "2", "--num_envs", "2"]
@@ -88,9 +111,21 @@ class _FakeEnv:
     def __init__(self, lengths):
         self.lengths = torch.tensor(lengths)
         self.num_envs = len(lengths)
+        self.device = torch.device("cpu")
         self.t = torch.zeros(self.num_envs, dtype=torch.long)
         self.compute_tracking_errors = False
         self.resets = 0
+        self.dt = 0.1
+        self.tracked_body_names, self.tracked_joint_names = ["foot"], ["knee"]
+
+    def set_tracking(self, enabled):
+        self.compute_tracking_errors = enabled
+
+    def clip_names(self):
+        return ["clip"]
+
+    def clip_durations(self):
+        return torch.tensor([10.0])
 
     def reset(self, env_ids=None):
         ids = torch.arange(self.num_envs) if env_ids is None else env_ids
@@ -110,12 +145,19 @@ class _FakeEnv:
         done = torch.where(self.t >= self.lengths, int(DoneFlag.TIME), int(DoneFlag.NULL))
         err = self.lengths.double()
         info = {"tracking": {k: err for k in TRACKING_METRICS}}
+        info["tracking"].update(
+            body_pos_err=err[:, None],
+            joint_err=err[:, None],
+            clip=torch.zeros(self.num_envs, dtype=torch.long),
+            clip_time=self.t * self.dt,
+        )
         return torch.zeros(self.num_envs, 1), torch.ones(self.num_envs), done, info
 
 
 class _FakeAgent:
     def __init__(self):
         self.training = True
+        self.device = torch.device("cpu")
 
     def eval_mode(self):
         self.training = False
@@ -142,6 +184,8 @@ def test_evaluate_counts_each_env_exactly_its_quota(episodes):
     assert result["normalized_return"] == 0.5
     assert result["episode_length_fraction"] == 0.25
     assert all(result[k] == 5.5 for k in TRACKING_METRICS)
+    # Per-body errors of 1 and 10 m: no episode within the 0.2 m threshold.
+    assert result["success_rate"] == 0.0 and result["worst_body_err"] == 10.0
     assert agent.training and not env.compute_tracking_errors  # modes restored
 
 

@@ -15,32 +15,33 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 
-from mjmimic.config import DEFAULT_ORIGIN, get_origin
-from mjmimic.engines import EngineConfig, build_engine
-from mjmimic.envs.actions import pd_target_bounds, torque_bounds
+from mjmimic.engines import EngineConfig
+from mjmimic.envs.base import InfoSpec
+from mjmimic.envs.char_env import CharEnv, setting
+from mjmimic.envs.char_state import CharState
 from mjmimic.envs.deepmimic.config import DeepMimicEnvConfig
 from mjmimic.envs.deepmimic.joint_weights import dof_weights, resolve_joint_weights
 from mjmimic.envs.deepmimic.observations import (
-    CharState,
     compute_deepmimic_obs,
+    observation_labels,
     observation_layout,
     observation_size,
 )
 from mjmimic.envs.deepmimic.reference_window import ReferenceWindow
-from mjmimic.envs.deepmimic.rewards import compute_deepmimic_reward, max_reward
+from mjmimic.envs.deepmimic.rewards import TERMS, compute_deepmimic_reward, max_reward
 from mjmimic.envs.deepmimic.terminations import compute_done
-from mjmimic.errors import ConfigError
+from mjmimic.envs.reward_terms import active_terms, term_names
+from mjmimic.envs.tracking import tracking_errors
 from mjmimic.motion.dataset import load_motion_set
 from mjmimic.motion.library import LOOP_WRAP, MotionLib
-from mjmimic.paths import resolve_input_path
-from mjmimic.robots.model import RobotModel
-from mjmimic.rotations import quat_diff_angle
 
 
-class DeepMimicEnv:
+class DeepMimicEnv(CharEnv):
     def __init__(
         self,
         cfg: DeepMimicEnvConfig,
@@ -52,33 +53,16 @@ class DeepMimicEnv:
     ):
         """``motion_lib``: the clips of another env of the same config, shared instead of
         loaded again (a training run's small evaluation env)."""
-        self.cfg = cfg
-        self.num_envs = num_envs
-        self.device = torch.device(device)
-        char_file = resolve_input_path(cfg.char_file, config_dir, "robot model", "env.char_file")
-        self.robot = RobotModel.from_file(char_file)
-        self.engine = build_engine(engine_cfg, self.robot, num_envs, device)
-        self.kinematics = self.engine.kinematics
-        self.dt = self.engine.control_dt
+        super().__init__(cfg, engine_cfg, num_envs, config_dir, device)
+        robot = self.robot
         if motion_lib is None:
             motions, weights = load_motion_set(
-                cfg.motion_file, self.robot, config_dir, cfg.motion_fill_missing_joints
+                cfg.motion_file, robot, config_dir, cfg.motion_fill_missing_joints
             )
-            motion_lib = MotionLib(motions, weights, self.robot, self.device, self.kinematics)
+            motion_lib = MotionLib(motions, weights, robot, self.device, self.kinematics)
         self.motion_lib = motion_lib
-
-        robot = self.robot
-        self.key_ids = torch.tensor(
-            _body_ids(robot, cfg.key_bodies, _setting(cfg, "key_bodies")),
-            dtype=torch.long,
-            device=self.device,
-        )
-        self.contact_body_mask = torch.zeros(robot.num_bodies, dtype=torch.bool, device=self.device)
-        self.contact_body_mask[
-            _body_ids(robot, cfg.contact_bodies, _setting(cfg, "contact_bodies"))
-        ] = True
         self.joint_weights = resolve_joint_weights(
-            robot, cfg.joint_err_w, _setting(cfg, "joint_err_w")
+            robot, cfg.joint_err_w, setting(cfg, "joint_err_w")
         ).to(self.device)
         self.dof_weights = dof_weights(robot, self.joint_weights).to(self.device)
         self._moving_joints = torch.tensor(
@@ -91,8 +75,10 @@ class DeepMimicEnv:
         self.reference = ReferenceWindow(
             self.motion_lib, num_envs, max(self.tar_steps, default=0), self.dt
         )
-        # Test mode turns this on; training does not need the extra work per step.
+        # Test mode turns this on (set_tracking); training does not need the extra work.
         self.compute_tracking_errors = False
+        self.tracked_body_names = list(cfg.key_bodies)  # columns of body_pos_err
+        self.tracked_joint_names = [j.name for j in robot.joints if j.kind != "fixed"]
         self.obs_layout = observation_layout(
             robot.num_bodies,
             robot.num_dofs,
@@ -102,27 +88,22 @@ class DeepMimicEnv:
             self.obs_settings,
         )
         self.obs_dim = observation_size(self.obs_layout)
-        self.action_dim = robot.num_dofs
-        if self.engine.control_mode == "pos":
-            low, high = self.engine.dof_limits()
-            self._action_low, self._action_high = pd_target_bounds(
-                low, high, cfg.zero_center_action
-            )
-        else:
-            effort = torch.as_tensor(self.engine.pd.effort, dtype=torch.float32, device=self.device)
-            self._action_low, self._action_high = torque_bounds(effort)
+        self.reward_terms = active_terms(TERMS, has_key_bodies=len(cfg.key_bodies) > 0)
         self.max_reward = max_reward(self.reward_settings, has_key_bodies=len(cfg.key_bodies) > 0)
+        self.info_spec = InfoSpec(reward_terms=term_names(self.reward_terms))
+        # What a video draws beside the policy (ReferenceGhost).
+        self.ghost_offset = list(cfg.ref_char_offset)
+        self.show_ghost = cfg.visualize_ref_char
 
         n = num_envs
-        self.time = torch.zeros(n, device=self.device)
         self.motion_ids = torch.zeros(n, dtype=torch.long, device=self.device)
         self.motion_start = torch.zeros(n, device=self.device)
         self._max_steps = torch.ones(n, device=self.device)
         self._obs = torch.zeros(n, self.obs_dim, device=self.device)
 
     # ---------------------------------------------------------------------------- API
-    def action_bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
-        return self._action_low, self._action_high
+    def obs_labels(self) -> list[str]:
+        return observation_labels(self.obs_layout)
 
     def full_episode_steps(self) -> torch.Tensor:
         """How many steps each env's current episode lasts if it never fails: the episode
@@ -134,6 +115,17 @@ class DeepMimicEnv:
         per-step reward times the steps the episode lasts without failing."""
         return self.max_reward * self._max_steps
 
+    def set_tracking(self, enabled: bool) -> None:
+        """With True, ``step`` adds ``info["tracking"]`` (``envs/tracking.py``)."""
+        self.compute_tracking_errors = bool(enabled)
+
+    def clip_names(self) -> list[str]:
+        return list(self.motion_lib.names)
+
+    def clip_durations(self) -> torch.Tensor:
+        """(num_clips,) seconds."""
+        return self.motion_lib.clip_duration(torch.arange(self.motion_lib.num_clips))
+
     def reset(self, env_ids: torch.Tensor | None = None) -> torch.Tensor:
         """Reference-state initialisation of ``env_ids`` (all when None) at a random clip
         time; returns the observation of all envs."""
@@ -143,17 +135,7 @@ class DeepMimicEnv:
             start = self.motion_lib.sample_times(clips)
         else:
             start = torch.zeros(ids.numel(), device=self.device)
-        ref = self.motion_lib.get_state(clips, start)
-        self.engine.set_state(
-            ids,
-            ref.root_pos,
-            ref.root_rot,
-            ref.root_lin_vel,
-            ref.root_ang_vel,
-            ref.dof_pos,
-            ref.dof_vel,
-        )
-        self.time[ids] = 0.0
+        self.init_from_state(ids, self.motion_lib.get_state(clips, start))
         self.motion_ids[ids] = clips
         self.motion_start[ids] = start
         duration = self.motion_lib.clip_duration(clips)
@@ -162,18 +144,16 @@ class DeepMimicEnv:
         horizon = torch.clamp(remaining, max=self.cfg.episode_length)
         self._max_steps[ids] = torch.ceil(horizon / self.dt - 1e-6).clamp_min(1.0)
         self.reference.fill(ids, clips, start)
-        char = self._char_state(ids)
+        char = self.char_state(ids)
         targets = self._targets(ids)
         self._obs[ids] = compute_deepmimic_obs(char, targets, self._phase(ids), self.obs_settings)
         return self._obs
 
     def step(self, actions: torch.Tensor):
         """Returns (obs, reward, done, info); ``done`` holds ``DoneFlag`` values."""
-        command = torch.clamp(actions, self._action_low, self._action_high)
-        self.engine.step(command)
-        self.time += self.dt
+        self.apply_action(actions)
         self.reference.advance(self.motion_ids, self.motion_start + self.time)
-        char = self._char_state(None)
+        char = self.char_state()
         targets, ref = self._targets(None), self._current_reference()
         obs = compute_deepmimic_obs(char, targets, self._phase(None), self.obs_settings)
         reward, terms = compute_deepmimic_reward(
@@ -195,34 +175,69 @@ class DeepMimicEnv:
             cfg=self.termination_settings,
         )
         self._obs = obs
-        info = {"reward_terms": {k: terms[k] for k in _REWARD_TERMS if k in terms}}
+        info: dict[str, Any] = {"reward_terms": {k: terms[k] for k in self.info_spec.reward_terms}}
         if self.compute_tracking_errors:
             info["tracking"] = self._tracking_errors(char, ref)
         return obs, reward, done, info
 
-    # ------------------------------------------------------------------------ helpers
-    def _char_state(self, ids: torch.Tensor | None) -> CharState:
-        e = self.engine
-        root_pos, root_rot, dof_pos = e.root_pos, e.root_rot, e.dof_pos
-        lin, ang, dof_vel = e.root_lin_vel, e.root_ang_vel, e.dof_vel
-        if ids is not None:
-            root_pos, root_rot, dof_pos = root_pos[ids], root_rot[ids], dof_pos[ids]
-            lin, ang, dof_vel = lin[ids], ang[ids], dof_vel[ids]
-        joint_rot = self.kinematics.joint_rotations(dof_pos)
-        body_pos, _ = self.kinematics.forward_kinematics_matrices(
-            root_pos, root_rot, dof_pos, joint_rot
-        )
-        return CharState(
-            root_pos=root_pos,
-            root_rot=root_rot,
-            joint_rot=joint_rot,
-            key_pos=body_pos[:, self.key_ids],
-            root_vel=lin,
-            root_ang_vel=ang,
-            dof_vel=dof_vel,
-            body_pos=body_pos,
-        )
+    def shared_resources(self) -> dict[str, Any]:
+        return {"motion_lib": self.motion_lib}
 
+    # ---------------------------------------------------------------- capabilities
+    def motion_source(self) -> str:
+        return self.cfg.motion_file
+
+    def ghost_qpos(self, env_index: int) -> np.ndarray:
+        """MuJoCo qpos of env ``env_index``'s reference pose now (ReferenceGhost)."""
+        i = slice(env_index, env_index + 1)
+        ref = self.motion_lib.get_state(self.motion_ids[i], self.motion_start[i] + self.time[i])
+        joints = self.kinematics.dof_to_qpos(ref.dof_pos)
+        qpos = torch.cat([ref.root_pos, ref.root_rot, joints], dim=-1)[0]
+        return qpos.detach().to("cpu", torch.float64).numpy().copy()
+
+    def describe_reference(self, env_ids: list[int]) -> list[str]:
+        """Non-finite reference values of ``env_ids``, naming clip and time
+        (ReferenceDiagnostics)."""
+        ids = torch.as_tensor(env_ids, dtype=torch.long, device=self.device)
+        clips = self.motion_ids[ids]
+        ref = self.motion_lib.get_state(clips, self.motion_start[ids] + self.time[ids])
+        found = []
+        for name in ("root_pos", "root_rot", "dof_pos", "root_lin_vel", "dof_vel"):
+            bad = ~torch.isfinite(getattr(ref, name)).reshape(ids.numel(), -1).all(1)
+            for i in torch.nonzero(bad).flatten().tolist():
+                found.append(
+                    f"reference {name} non-finite for env {env_ids[i]}: clip "
+                    f"{self.motion_lib.names[int(clips[i])]} at t={float(self.time[ids[i]]):.3f}s"
+                )
+        return found
+
+    def deployment_spec(self) -> dict[str, Any]:
+        """What an exported policy needs to rebuild this observation (Deployable)."""
+        cfg, settings = self.cfg, self.obs_settings
+        motions, weights = load_motion_set(
+            cfg.motion_file, self.robot, None, cfg.motion_fill_missing_joints
+        )
+        return {
+            "observation": {
+                "size": self.obs_dim,
+                "terms": [(t.name, t.size, list(t.labels)) for t in self.obs_layout],
+                "global_obs": settings.global_obs,
+                "root_height_obs": settings.root_height_obs,
+                "enable_phase_obs": settings.enable_phase_obs,
+                "num_phase_encoding": settings.num_phase_encoding,
+                "enable_tar_obs": settings.enable_tar_obs,
+                "tar_obs_steps": list(settings.tar_obs_steps),
+                "body_names": list(self.robot.body_names),
+                "key_bodies": list(cfg.key_bodies),
+            },
+            "falls": {
+                "contact_bodies": list(cfg.contact_bodies),
+                "termination_height": cfg.termination_height,
+            },
+            "reference_motions": list(zip(motions, weights or [1.0] * len(motions), strict=True)),
+        }
+
+    # ------------------------------------------------------------------------ helpers
     def _targets(self, ids: torch.Tensor | None) -> CharState | None:
         """Reference frames at the target-observation steps, (N, S, ...)."""
         if not self.tar_steps:
@@ -263,34 +278,17 @@ class DeepMimicEnv:
         return torch.where(wraps, phase - torch.floor(phase), phase.clamp(0.0, 1.0))
 
     def _tracking_errors(self, char: CharState, ref: CharState) -> dict[str, torch.Tensor]:
-        """Joint rotation error (rad, mean over moving joints), root position error (m) and
-        key-body position error (m, mean over key bodies, each relative to its root)."""
-        angle = quat_diff_angle(char.joint_rot, ref.joint_rot)[:, self._moving_joints]
-        key_rel = char.key_pos - char.root_pos[:, None]
-        ref_key_rel = ref.key_pos - ref.root_pos[:, None]
-        return {
-            "joint_rot_err": angle.mean(-1),
-            "root_pos_err": (char.root_pos - ref.root_pos).norm(dim=-1),
-            "key_pos_err": (key_rel - ref_key_rel).norm(dim=-1).mean(-1)
-            if self.key_ids.numel()
-            else torch.zeros_like(angle[:, 0]),
-        }
-
-
-_REWARD_TERMS = ("pose", "vel", "root_pose", "root_vel", "key_pos")
-
-
-def _setting(cfg: DeepMimicEnvConfig, name: str) -> str:
-    """``env.<name>`` prefixed with the file:line that set it, for error messages."""
-    origin = get_origin(cfg, name)
-    return f"env.{name}" if origin == DEFAULT_ORIGIN else f"{origin}: env.{name}"
-
-
-def _body_ids(robot: RobotModel, names: list[str], key: str) -> list[int]:
-    unknown = [n for n in names if n not in robot.body_names]
-    if unknown:
-        raise ConfigError(
-            f"{key}: unknown body {', '.join(repr(u) for u in unknown)} in {robot.source}; "
-            f"bodies are: {', '.join(robot.body_names)}"
+        """Per key body, per joint and mean errors, and the clip time compared."""
+        return tracking_errors(
+            char_root_pos=char.root_pos,
+            char_key_pos=char.key_pos,
+            char_joint_rot=char.joint_rot,
+            ref_root_pos=ref.root_pos,
+            ref_key_pos=ref.key_pos,
+            ref_joint_rot=ref.joint_rot,
+            moving_joints=self._moving_joints,
+            clip=self.motion_ids,
+            motion_time=self.motion_start + self.time,
+            clip_duration=self.motion_lib.clip_duration(self.motion_ids),
+            clip_wraps=self.motion_lib.clip_loop_mode(self.motion_ids) == LOOP_WRAP,
         )
-    return [robot.body_names.index(n) for n in names]

@@ -21,50 +21,75 @@ with MimicKit's errors:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
-from mjmimic.envs.deepmimic.observations import (
-    CharState,
-    heading_cos_sin,
-    remove_heading,
-    yaw_rotate_inverse,
+from mjmimic.envs.char_state import CharState
+from mjmimic.envs.heading import heading_cos_sin, remove_heading, yaw_rotate_inverse
+from mjmimic.envs.reward_terms import (
+    Errors,
+    RewardTerm,
+    TermWeight,
+    active_terms,
+    shipped_weights,
+    weighted_reward,
 )
+from mjmimic.envs.reward_terms import max_reward as table_max_reward
 from mjmimic.rotations import quat_diff_angle
 
-TERM_NAMES = ("pose", "vel", "root_pose", "root_vel", "key_pos")
+
+def pose_error(e: Errors) -> torch.Tensor:
+    """Σ_j w_j θ_j²: weighted squared joint rotation angles."""
+    return e["pose_err"]
+
+
+def vel_error(e: Errors) -> torch.Tensor:
+    """Σ_d w_d (q̇*_d − q̇_d)²: weighted squared DoF velocity differences."""
+    return e["vel_err"]
+
+
+def root_pose_error(e: Errors) -> torch.Tensor:
+    """|p* − p|² + 0.1 angle²: root position (tracked axes) and rotation."""
+    return e["root_pos_err"] + 0.1 * e["root_rot_err"]
+
+
+def root_vel_error(e: Errors) -> torch.Tensor:
+    """|v* − v|² + 0.1 |ω* − ω|²: root linear and angular velocity."""
+    return e["root_vel_err"] + 0.1 * e["root_ang_vel_err"]
+
+
+def key_pos_error(e: Errors) -> torch.Tensor:
+    """Σ_k |(x*_k − p*) − (x_k − p)|²: key-body positions relative to the root."""
+    return e["key_pos_err"]
+
+
+# The one table of DeepMimic's reward: names, formulas and MimicKit's shipped weights and
+# scales. Config keys, logged columns and the best possible reward come from here.
+TERMS: tuple[RewardTerm, ...] = (
+    RewardTerm("pose", pose_error, weight=0.5, scale=0.25, what="joint rotation"),
+    RewardTerm("vel", vel_error, weight=0.1, scale=0.01, what="joint velocity"),
+    RewardTerm("root_pose", root_pose_error, 0.15, 5.0, what="root position/rotation"),
+    RewardTerm("root_vel", root_vel_error, weight=0.1, scale=1.0, what="root velocity"),
+    RewardTerm(
+        "key_pos", key_pos_error, 0.15, 10.0, what="key body position", needs_key_bodies=True
+    ),
+)
 
 
 @dataclass(frozen=True)
 class RewardSettings:
-    """Weights and scales of the five terms.
+    """Weights and scales per term (default: MimicKit's shipped values) and which root
+    axes are tracked."""
 
-    Defaults are the values every MimicKit DeepMimic config ships with (MimicKit itself has
-    no defaults; our config class requires them to be stated).
-    """
-
-    pose_w: float = 0.5
-    vel_w: float = 0.1
-    root_pose_w: float = 0.15
-    root_vel_w: float = 0.1
-    key_pos_w: float = 0.15
-    pose_scale: float = 0.25
-    vel_scale: float = 0.01
-    root_pose_scale: float = 5.0
-    root_vel_scale: float = 1.0
-    key_pos_scale: float = 10.0
     track_root: bool = True  # enable_tar_obs and global_obs: x, y and heading count
     track_root_height: bool = True  # root_height_obs: root z counts
+    weights: dict[str, TermWeight] = field(default_factory=lambda: shipped_weights(TERMS))
 
 
 def max_reward(cfg: RewardSettings, has_key_bodies: bool = True) -> float:
-    """The reward for a perfect match: the sum of the weights (1.0 for the shipped ones).
-
-    Dividing a return by ``max_reward * episode steps`` gives a "normalized return" in [0, 1].
-    """
-    total = cfg.pose_w + cfg.vel_w + cfg.root_pose_w + cfg.root_vel_w
-    return total + (cfg.key_pos_w if has_key_bodies else 0.0)
+    """The reward for a perfect match: the sum of the active terms' weights (1.0 shipped)."""
+    return table_max_reward(active_terms(TERMS, has_key_bodies), cfg.weights)
 
 
 def compute_deepmimic_reward(
@@ -76,15 +101,29 @@ def compute_deepmimic_reward(
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Reward (N,) and a dict of per-env tensors (N,) for logging.
 
-    The dict holds the unweighted term values in (0, 1] (``pose``, ``vel``, ``root_pose``,
-    ``root_vel``, ``key_pos``; ``key_pos`` only with key bodies) and the raw errors
-    (``pose_err``, ``vel_err``, ``root_pos_err``, ``root_rot_err``, ``root_vel_err``,
-    ``root_ang_vel_err``, ``key_pos_err``).
+    The dict holds the unweighted term values in (0, 1] (one per active term of ``TERMS``;
+    ``key_pos`` only with key bodies) and the raw errors (``pose_err``, ``vel_err``,
+    ``root_pos_err``, ``root_rot_err``, ``root_vel_err``, ``root_ang_vel_err``,
+    ``key_pos_err``).
 
     ``char``/``ref`` need root_pos, root_rot, root_vel, root_ang_vel, joint_rot, dof_vel and
     key_pos, all at the same time. ``joint_weights`` (B-1,) weighs each non-root body's
     rotation error, ``dof_weights`` (D,) each DoF velocity error (see joint_weights.py).
     """
+    errors = deepmimic_errors(char, ref, joint_weights, dof_weights, cfg)
+    has_keys = char.key_pos.shape[-2] > 0
+    reward, values = weighted_reward(active_terms(TERMS, has_keys), cfg.weights, errors)
+    return reward, {**values, **errors}
+
+
+def deepmimic_errors(
+    char: CharState,
+    ref: CharState,
+    joint_weights: torch.Tensor,
+    dof_weights: torch.Tensor,
+    cfg: RewardSettings,
+) -> dict[str, torch.Tensor]:
+    """The raw errors the terms read, computed once (they share the heading rotation)."""
     pose_angle = quat_diff_angle(char.joint_rot, ref.joint_rot)
     pose_err = (pose_angle * pose_angle * joint_weights).sum(-1)
     vel_diff = ref.dof_vel - char.dof_vel
@@ -99,7 +138,6 @@ def compute_deepmimic_reward(
     else:
         root_pos_err = torch.zeros_like(root_diff[:, 0])
 
-    num_keys = char.key_pos.shape[-2]
     sim_vecs = _root_vectors(char)
     ref_vecs = _root_vectors(ref)
     root_rot, ref_root_rot = char.root_rot, ref.root_rot
@@ -109,39 +147,18 @@ def compute_deepmimic_reward(
         root_rot = remove_heading(root_rot)
         ref_root_rot = remove_heading(ref_root_rot)
     root_rot_angle = quat_diff_angle(root_rot, ref_root_rot)
-    root_rot_err = root_rot_angle * root_rot_angle
     sq = ((ref_vecs - sim_vecs) ** 2).sum(-1)  # (N, 2 + K)
-    root_vel_err, root_ang_vel_err = sq[:, 0], sq[:, 1]
-
-    pose_r = torch.exp(-cfg.pose_scale * pose_err)
-    vel_r = torch.exp(-cfg.vel_scale * vel_err)
-    root_pose_r = torch.exp(-cfg.root_pose_scale * (root_pos_err + 0.1 * root_rot_err))
-    root_vel_r = torch.exp(-cfg.root_vel_scale * (root_vel_err + 0.1 * root_ang_vel_err))
-    reward = (
-        cfg.pose_w * pose_r
-        + cfg.vel_w * vel_r
-        + cfg.root_pose_w * root_pose_r
-        + cfg.root_vel_w * root_vel_r
-    )
-    terms = {
-        "pose": pose_r,
-        "vel": vel_r,
-        "root_pose": root_pose_r,
-        "root_vel": root_vel_r,
+    errors = {
         "pose_err": pose_err,
         "vel_err": vel_err,
         "root_pos_err": root_pos_err,
-        "root_rot_err": root_rot_err,
-        "root_vel_err": root_vel_err,
-        "root_ang_vel_err": root_ang_vel_err,
+        "root_rot_err": root_rot_angle * root_rot_angle,
+        "root_vel_err": sq[:, 0],
+        "root_ang_vel_err": sq[:, 1],
     }
-    if num_keys > 0:
-        key_pos_err = sq[:, 2:].sum(-1)
-        key_pos_r = torch.exp(-cfg.key_pos_scale * key_pos_err)
-        reward = reward + cfg.key_pos_w * key_pos_r
-        terms["key_pos"] = key_pos_r
-        terms["key_pos_err"] = key_pos_err
-    return reward, terms
+    if char.key_pos.shape[-2] > 0:
+        errors["key_pos_err"] = sq[:, 2:].sum(-1)
+    return errors
 
 
 def _root_vectors(c: CharState) -> torch.Tensor:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import torch
 
 from mjmimic.envs.done import DoneFlag
+from mjmimic.envs.falls import fell
 from mjmimic.rotations import quat_to_matrix
 
 
@@ -67,14 +68,11 @@ def compute_done(
     if not cfg.enable_early_termination:
         return done
 
-    # An empty allow-list disables the contact check (mask.any() is False), as in MimicKit.
-    failed = (ground_contact & ~contact_body_mask).any(-1) & contact_body_mask.any()
+    failed = fell(ground_contact, contact_body_mask, char_body_pos[:, 0, 2], cfg.termination_height)
     if cfg.pose_termination:
         failed = failed | _pose_failed(
             char_body_pos, char_root_rot, ref_body_pos, ref_root_rot, cfg
         )
-    if cfg.termination_height is not None:
-        failed = failed | (char_body_pos[:, 0, 2] < cfg.termination_height)
     done.masked_fill_(failed & (time > 0), int(DoneFlag.FAIL))
     return done
 

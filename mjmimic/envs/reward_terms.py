@@ -1,0 +1,134 @@
+"""Reward terms as one table: each term's name, formula, weight and scale live in one entry.
+
+A task declares its terms once::
+
+    TERMS = (
+        RewardTerm("pose", pose_error, weight=0.5, scale=0.25, what="joint rotation"),
+        ...
+    )
+
+and everything else is derived from that table: the config keys (MimicKit's flat
+``reward_<name>_w`` / ``reward_<name>_scale``, added to the config class by
+``reward_keys``), their help text and shipped values, the term values in
+``info["reward_terms"]`` (logged as ``Env_Reward_<name>``), and the best possible reward
+(the sum of the active terms' weights).
+
+A term is ``weight * exp(-scale * error)``, with ``error(e) -> (N,)`` reading the errors a
+task computed once per step (``e``, a dict of tensors: terms share intermediate results).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from mjmimic.envs.char_config import finite_number
+from mjmimic.errors import ConfigError
+
+Errors = Mapping[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class RewardTerm:
+    name: str
+    error: Callable[[Errors], torch.Tensor]
+    weight: float  # MimicKit's shipped weight: shown in help, used by code-built settings
+    scale: float  # MimicKit's shipped scale
+    what: str  # what the term tracks, for help text ("joint rotation")
+    needs_key_bodies: bool = False  # dropped (weight 0, not logged) without key bodies
+
+
+@dataclass(frozen=True)
+class TermWeight:
+    weight: float
+    scale: float
+
+
+def shipped_weights(terms: Sequence[RewardTerm]) -> dict[str, TermWeight]:
+    return {t.name: TermWeight(t.weight, t.scale) for t in terms}
+
+
+def reward_keys(terms: Sequence[RewardTerm]):
+    """Class decorator (put it *under* ``@dataclass``): adds the required float fields
+    ``reward_<name>_w`` and ``reward_<name>_scale`` for every term, documented from the
+    table. MimicKit has no defaults for them, so neither do we."""
+
+    def add(cls):
+        annotations = dict(inspect.get_annotations(cls))
+        for t in terms:
+            for kind, help_text in (
+                (
+                    "w",
+                    f"weight of the {t.what} reward term (MimicKit ships {t.weight}); the "
+                    "weights sum to the best possible per-step reward",
+                ),
+                (
+                    "scale",
+                    f"scale s of the {t.what} reward term exp(-s * error), larger = stricter "
+                    f"(MimicKit ships {t.scale})",
+                ),
+            ):
+                key = f"reward_{t.name}_{kind}"
+                annotations[key] = "float"
+                metadata = {"help": help_text}
+                if kind == "w":
+                    metadata["range"] = "0-1"
+                setattr(cls, key, field(metadata=metadata))
+        cls.__annotations__ = annotations
+        return cls
+
+    return add
+
+
+def weights_from_config(cfg: object, terms: Sequence[RewardTerm]) -> dict[str, TermWeight]:
+    """The ``reward_<name>_w/_scale`` values of a config built with ``reward_keys``."""
+    return {
+        t.name: TermWeight(
+            getattr(cfg, f"reward_{t.name}_w"), getattr(cfg, f"reward_{t.name}_scale")
+        )
+        for t in terms
+    }
+
+
+def validate_weights(cfg: object, terms: Sequence[RewardTerm]) -> None:
+    for t in terms:
+        for kind in ("w", "scale"):
+            key = f"reward_{t.name}_{kind}"
+            value = getattr(cfg, key)
+            if not finite_number(value) or value < 0:
+                raise ConfigError(f"env.{key}: must be a number >= 0, got {value}")
+
+
+def active_terms(terms: Sequence[RewardTerm], has_key_bodies: bool) -> tuple[RewardTerm, ...]:
+    return tuple(t for t in terms if has_key_bodies or not t.needs_key_bodies)
+
+
+def max_reward(terms: Sequence[RewardTerm], weights: Mapping[str, TermWeight]) -> float:
+    """The reward of a perfect match (every error 0): the sum of the terms' weights.
+
+    Dividing a return by ``max_reward * episode steps`` gives a normalized return in [0, 1].
+    """
+    return float(sum(weights[t.name].weight for t in terms))
+
+
+def weighted_reward(
+    terms: Sequence[RewardTerm], weights: Mapping[str, TermWeight], errors: Errors
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """(reward (N,), {name: exp(-scale * error)} per term)."""
+    values = {}
+    reward = None
+    for t in terms:
+        w = weights[t.name]
+        value = torch.exp(-w.scale * t.error(errors))
+        values[t.name] = value
+        reward = w.weight * value if reward is None else reward + w.weight * value
+    if reward is None:
+        reward = torch.zeros_like(next(iter(errors.values())))
+    return reward, values
+
+
+def term_names(terms: Sequence[RewardTerm]) -> tuple[str, ...]:
+    return tuple(t.name for t in terms)
