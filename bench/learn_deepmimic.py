@@ -8,7 +8,8 @@
 Runs ``mjmimic train`` on the task's arg file, then writes into the output directory
 ``curves.png`` (normalized test return, test episode length and tracking errors against
 samples and minutes) and ``summary.json`` (final/best normalized return, minutes to reach
-the return target and the episode-length target, end-to-end samples/s next to the raw
+the return target and the episode-length target, success rate and worst key-body error
+judged on the worst body (docs/evaluation.md), end-to-end samples/s next to the raw
 physics throughput of the same model measured in the same run). The K1 task first
 retargets the DeepMimic walk onto the K1 (no K1 clips exist), as its config header says.
 """
@@ -35,6 +36,8 @@ class Task:
     # Test episode length as a fraction of the full length (the steps each test episode
     # lasts without falling: the time limit, or the rest of a non-looping clip).
     length_target: float | None = None
+    # Test success rate: every key body within the threshold in every frame, no fall.
+    success_target: float | None = None
     # The task's reference clip (repo-relative) and the mjmimic command that writes it
     # there (``-o clip`` is added) when it is missing.
     clip: str | None = None
@@ -158,6 +161,17 @@ def summarize(out: Path, task: Task) -> dict:
         "final_joint_rot_err_rad": table["Test_Joint_Rot_Err"][tested[-1]],
         "final_root_pos_err_m": table["Test_Root_Pos_Err"][tested[-1]],
         "final_key_pos_err_m": table["Test_Key_Pos_Err"][tested[-1]],
+        # Judged on the worst key body (docs/evaluation.md); runs logged before the columns
+        # existed have none.
+        "final_success_rate": _final(table, "Test_Success_Rate", tested),
+        "best_success_rate": _best(table, "Test_Success_Rate", tested),
+        "success_target": task.success_target,
+        "minutes_to_success_target": first_minute(
+            minutes, [table["Test_Success_Rate"][i] for i in tested], task.success_target
+        )
+        if "Test_Success_Rate" in table
+        else None,
+        "final_worst_body_err_m": _final(table, "Test_Worst_Body_Err", tested),
         "end_to_end_samples_per_s": steps / (table["Wall_Time"][-1] * 3600.0),
         "raw_physics_steps_per_s": physics,
     }
@@ -166,6 +180,14 @@ def summarize(out: Path, task: Task) -> dict:
     plot_curves(table, tested, out / "curves.png")
     print(json.dumps(summary, indent=2))
     return summary
+
+
+def _final(table, key: str, tested: list[int]) -> float | None:
+    return table[key][tested[-1]] if key in table else None
+
+
+def _best(table, key: str, tested: list[int]) -> float | None:
+    return max(table[key][i] for i in tested) if key in table else None
 
 
 def plot_curves(table, tested, path: Path) -> None:
@@ -180,6 +202,8 @@ def plot_curves(table, tested, path: Path) -> None:
         ("Test_Normalized_Return", "normalized test return"),
         ("Test_Episode_Length", "test episode length (steps)"),
         ("Test_Episode_Length_Fraction", "test episode length / full length"),
+        ("Test_Success_Rate", "success rate (worst body)"),
+        ("Test_Worst_Body_Err", "worst key-body error (m, max)"),
         ("Test_Key_Pos_Err", "key-body position error (m)"),
         ("Test_Joint_Rot_Err", "joint rotation error (rad)"),
     ]

@@ -81,6 +81,14 @@ class Env(ABC):
         loaded (a training run's evaluation env shares the motion library)."""
         return {}
 
+    def state_dict(self) -> dict[str, Any]:
+        """What the task learned while training that a resumed run needs (an adaptive
+        start-time sampler's scores); checkpointed with the agent."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:  # noqa: B027  (optional hook)
+        """Restore what ``state_dict`` returned."""
+
     def close(self) -> None:
         """Release the engine's threads or device memory."""
         self.engine.close()

@@ -93,6 +93,7 @@ class Trainer:
             **self.model_payload(),
             "format": checkpoint.CHECKPOINT_FORMAT,
             "training": self.agent.training_state_dict(),
+            "env": self.env.state_dict(),
             "wall_time": self.wall_time,
             "last_test": self.last_test,
             "rng": checkpoint.capture_rng(),
@@ -107,6 +108,7 @@ class Trainer:
         self.samples = state["samples"]
         self.wall_time = state["wall_time"]
         self.last_test = state["last_test"]
+        self.env.load_state_dict(state.get("env", {}))
         checkpoint.restore_rng(state["rng"])
 
     def rollback(self) -> None:

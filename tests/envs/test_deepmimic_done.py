@@ -166,3 +166,45 @@ def test_termination_height():
         c.done(dataclasses.replace(EARLY, termination_height=0.3, enable_early_termination=False))
         == [NULL] * N
     )
+
+
+def test_key_body_termination_catches_a_skipped_kick():
+    """A foot 0.4 m off its reference (relative to the root) fails at 0.3 m, though the
+    1 m pose check passes it; a whole-character shift does not fail (root-relative)."""
+    cfg = dataclasses.replace(POSE, key_body_termination_dist=0.3)
+    key_ids = torch.tensor([4, 5])  # the feet
+    c = Case()
+    c.ref_body_pos[0, 5, 2] += 0.4  # env 0: reference foot kicks up, the policy's stays
+    c.ref_body_pos[1, 5, 2] += 0.2  # env 1: within the threshold
+    c.ref_body_pos[2, 3, 2] += 0.4  # env 2: a body that is not a key body
+    c.char_body_pos[3] += torch.tensor([0.5, 0.0, 0.0])  # env 3: root and all moved
+    flags = compute_done(episode_length=10.0, cfg=cfg, key_ids=key_ids, **dataclasses.asdict(c))
+    assert flags.tolist() == [FAIL, NULL, NULL, NULL]
+    # Unset (the default), or no key bodies: no check.
+    assert c.done(POSE) == [NULL] * N
+    assert (
+        compute_done(
+            episode_length=10.0,
+            cfg=cfg,
+            key_ids=torch.tensor([], dtype=torch.long),
+            **dataclasses.asdict(c),
+        ).tolist()
+        == [NULL] * N
+    )
+
+
+def test_key_body_termination_in_the_root_frame():
+    """Without global_obs both sides are compared in their own root frame: a character
+    turned 90 degrees about z with its reference is no error."""
+    cfg = TerminationSettings(
+        enable_early_termination=True, global_obs=False, key_body_termination_dist=0.1
+    )
+    c = Case()
+    yaw = quat_from_axis_angle(torch.tensor([[0.0, 0.0, 1.0]]).expand(N, 3), torch.full((N,), 1.57))
+    root = c.char_body_pos[:, :1]
+    c.char_body_pos = root + quat_rotate(yaw[:, None].expand(N, B, 4), c.char_body_pos - root)
+    c.char_root_rot = yaw
+    flags = compute_done(
+        episode_length=10.0, cfg=cfg, key_ids=torch.tensor([2, 4]), **dataclasses.asdict(c)
+    )
+    assert flags.tolist() == [NULL] * N

@@ -150,3 +150,39 @@ def test_unknown_key_body_lists_the_robots_bodies():
 
     with pytest.raises(ConfigError, match=r"unknown body .hed..*bodies are: pelvis, torso, head"):
         make_env(SQUAT, 1, key_bodies=["hed"])
+
+
+def test_adaptive_sampling_starts_training_where_the_worst_body_is_off():
+    """Training steps score the clip's bins by the worst key body's error; training resets
+    then start in the bins scored worst, test-mode resets (tracking on) uniformly."""
+    env = make_env(SQUAT, 32, adaptive_sampling={"bin_seconds": 0.25, "floor": 0.1})
+    sampler = env.start_sampler
+    env.reset()
+    standing = env.engine.dof_pos.clone()
+    for _ in range(60):
+        _, _, done, _ = env.step(standing)
+        ids = torch.nonzero(done).flatten()
+        if ids.numel():
+            env.reset(ids)
+    assert bool(sampler.visited.all()) and float(sampler.score.min()) > 0.01
+    # A clip whose 1.25-1.5 s bin the policy misses: most training starts go there.
+    sampler.score[:] = 0.02
+    sampler.score[5] = 0.9
+
+    def share_in_bin5() -> float:
+        starts = []
+        for _ in range(8):
+            env.reset()
+            starts.append(env.motion_start.clone())
+        starts = torch.cat(starts)
+        return float(((starts >= 1.25) & (starts < 1.5)).float().mean())
+
+    torch.manual_seed(0)
+    assert share_in_bin5() > 0.6
+    env.set_tracking(True)
+    assert share_in_bin5() < 0.3  # uniform: 1/8
+    env.set_tracking(False)
+    # What a resumed run gets back from the checkpoint.
+    other = make_env(SQUAT, 2, adaptive_sampling={"bin_seconds": 0.25, "floor": 0.1})
+    other.load_state_dict(env.state_dict())
+    torch.testing.assert_close(other.start_sampler.probabilities(0), sampler.probabilities(0))

@@ -37,9 +37,17 @@ COMPARED = (
 def runs(kit, tiny_agent, tmp_path_factory):
     root = tmp_path_factory.mktemp("resume")
     a, b = root / "A", root / "B"
-    assert kit.run_cli(kit.train_argv(a, tiny_agent, iterations=4, seed=5)).code == 0
-    first = kit.run_cli(kit.train_argv(b, tiny_agent, iterations=2, seed=5))
+    # Adaptive start times: the sampler's scores are env state that must come back too.
+    env = kit.write_env_yaml(
+        root / "env.yaml",
+        {"  rand_reset: True\n": "  rand_reset: True\n  adaptive_sampling: {bin_seconds: 0.25}\n"},
+    )
+    train = lambda out, n: kit.train_argv(out, tiny_agent, env=env, iterations=n, seed=5)  # noqa: E731
+    assert kit.run_cli(train(a, 4)).code == 0
+    first = kit.run_cli(train(b, 2))
     assert first.code == 0, first.err
+    saved = torch.load(b / "checkpoint.pt", weights_only=True)
+    assert saved["env"]["start_sampler"]["visited"].any()
     b_after_2 = kit.read_log(b / "log.txt")
     resume_argv = ["train", "--resume", str(b), "--threads", "1"]
     resumed = kit.run_cli([*resume_argv, "--max_samples", str(kit.samples_for(4))])

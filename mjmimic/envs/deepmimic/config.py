@@ -19,6 +19,34 @@ from mjmimic.envs.reward_terms import reward_keys, validate_weights, weights_fro
 from mjmimic.errors import ConfigError
 
 
+@dataclass
+class AdaptiveSamplingConfig:
+    bin_seconds: float = field(
+        default=0.5, metadata={"help": "clip-time bin width (s)", "range": "0.25-1.0"}
+    )
+    floor: float = field(
+        default=0.3,
+        metadata={"help": "share of starts kept uniform over the clip", "range": "0.1-0.5"},
+    )
+    decay: float = field(
+        default=0.95,
+        metadata={
+            "help": "weight of a bin's old score when a step's error is averaged in",
+            "range": "0.9-0.99",
+        },
+    )
+
+    def validate(self) -> None:
+        if not (finite_number(self.bin_seconds) and self.bin_seconds > 0):
+            raise ConfigError(
+                f"env.adaptive_sampling.bin_seconds: must be > 0 s, got {self.bin_seconds}"
+            )
+        if not (finite_number(self.floor) and 0 < self.floor <= 1):
+            raise ConfigError(f"env.adaptive_sampling.floor: must be in (0, 1], got {self.floor}")
+        if not (finite_number(self.decay) and 0 <= self.decay < 1):
+            raise ConfigError(f"env.adaptive_sampling.decay: must be in [0, 1), got {self.decay}")
+
+
 @dataclass(kw_only=True)
 @reward_keys(TERMS)
 class DeepMimicEnvConfig(CharEnvConfig):
@@ -47,6 +75,23 @@ class DeepMimicEnvConfig(CharEnvConfig):
     )
     rand_reset: bool = field(
         default=True, metadata={"help": "start episodes at a random time of the clip (else 0)"}
+    )
+    key_body_termination_dist: float | None = field(
+        default=None,
+        metadata={
+            "help": "mjmimic: FAIL when a key body, relative to its root, is further than this "
+            "from the reference's (m); stops a policy from skipping a motion it cannot do "
+            "(a kick it stands through). Unset = no check",
+            "range": "0.25-0.5",
+        },
+    )
+    adaptive_sampling: AdaptiveSamplingConfig | None = field(
+        default=None,
+        metadata={
+            "help": "mjmimic: with rand_reset, draw training start times where the worst key "
+            "body tracks worst (envs/start_sampler.py); unset = uniform. Test episodes "
+            "always start uniformly"
+        },
     )
     log_tracking_error: bool = field(
         default=False, metadata={"help": "log root/body/DoF tracking errors in test runs"}
@@ -90,6 +135,9 @@ class DeepMimicEnvConfig(CharEnvConfig):
         bad_steps = [s for s in self.tar_obs_steps if s < 0]
         if bad_steps:
             fail("tar_obs_steps", f"steps look ahead and must be >= 0, got {bad_steps}")
+        dist = self.key_body_termination_dist
+        if dist is not None and not (finite_number(dist) and dist > 0):
+            fail("key_body_termination_dist", f"must be > 0 m, got {dist}")
         validate_weights(self, TERMS)
         for name, value in self.motion_fill_missing_joints.items():
             if not finite_number(value):
@@ -120,4 +168,5 @@ class DeepMimicEnvConfig(CharEnvConfig):
             global_obs=self.global_obs,
             track_root=self.track_root,
             termination_height=self.termination_height,
+            key_body_termination_dist=self.key_body_termination_dist,
         )

@@ -36,7 +36,8 @@ from mjmimic.envs.deepmimic.reference_window import ReferenceWindow
 from mjmimic.envs.deepmimic.rewards import TERMS, compute_deepmimic_reward, max_reward
 from mjmimic.envs.deepmimic.terminations import compute_done
 from mjmimic.envs.reward_terms import active_terms, term_names
-from mjmimic.envs.tracking import tracking_errors
+from mjmimic.envs.start_sampler import AdaptiveStartSampler
+from mjmimic.envs.tracking import clip_time, tracking_errors
 from mjmimic.motion.dataset import load_motion_set
 from mjmimic.motion.library import LOOP_WRAP, MotionLib
 
@@ -77,6 +78,13 @@ class DeepMimicEnv(CharEnv):
         )
         # Test mode turns this on (set_tracking); training does not need the extra work.
         self.compute_tracking_errors = False
+        self.start_sampler = None
+        if cfg.adaptive_sampling is not None and cfg.rand_reset:
+            a = cfg.adaptive_sampling
+            durations = self.motion_lib.clip_duration(torch.arange(self.motion_lib.num_clips))
+            self.start_sampler = AdaptiveStartSampler(
+                durations, a.bin_seconds, a.floor, a.decay, self.device
+            )
         self.tracked_body_names = list(cfg.key_bodies)  # columns of body_pos_err
         self.tracked_joint_names = [j.name for j in robot.joints if j.kind != "fixed"]
         self.obs_layout = observation_layout(
@@ -131,7 +139,9 @@ class DeepMimicEnv(CharEnv):
         time; returns the observation of all envs."""
         ids = torch.arange(self.num_envs, device=self.device) if env_ids is None else env_ids
         clips = self.motion_lib.sample_clips(ids.numel())
-        if self.cfg.rand_reset:
+        if self._adapting():
+            start = self.start_sampler.sample(clips)
+        elif self.cfg.rand_reset:
             start = self.motion_lib.sample_times(clips)
         else:
             start = torch.zeros(ids.numel(), device=self.device)
@@ -173,7 +183,10 @@ class DeepMimicEnv(CharEnv):
             ref_body_pos=ref.body_pos,
             ref_root_rot=ref.root_rot,
             cfg=self.termination_settings,
+            key_ids=self.key_ids,
         )
+        if self._adapting() and self.key_ids.numel():
+            self._record_worst_body(char, ref)
         self._obs = obs
         info: dict[str, Any] = {"reward_terms": {k: terms[k] for k in self.info_spec.reward_terms}}
         if self.compute_tracking_errors:
@@ -182,6 +195,32 @@ class DeepMimicEnv(CharEnv):
 
     def shared_resources(self) -> dict[str, Any]:
         return {"motion_lib": self.motion_lib}
+
+    def state_dict(self) -> dict[str, Any]:
+        return (
+            {} if self.start_sampler is None else {"start_sampler": self.start_sampler.state_dict()}
+        )
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if self.start_sampler is not None and "start_sampler" in state:
+            self.start_sampler.load_state_dict(state["start_sampler"])
+
+    def _adapting(self) -> bool:
+        """Training starts follow the adaptive sampler; test episodes (tracking on) start
+        uniformly, so what they measure is the whole clip."""
+        return self.start_sampler is not None and not self.compute_tracking_errors
+
+    def _record_worst_body(self, char: CharState, ref: CharState) -> None:
+        key_rel = char.key_pos - char.root_pos[:, None]
+        ref_rel = ref.key_pos - ref.root_pos[:, None]
+        worst = (key_rel - ref_rel).norm(dim=-1).amax(-1)
+        clips = self.motion_ids
+        times = clip_time(
+            self.motion_start + self.time,
+            self.motion_lib.clip_duration(clips),
+            self.motion_lib.clip_loop_mode(clips) == LOOP_WRAP,
+        )
+        self.start_sampler.record(clips, times, worst)
 
     # ---------------------------------------------------------------- capabilities
     def motion_source(self) -> str:

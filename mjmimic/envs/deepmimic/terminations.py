@@ -14,7 +14,12 @@ Checked in this order, a later match overriding an earlier one (MimicKit's prior
      root's full local frame when not ``global_obs``; relative to the root in world axes
      when ``global_obs`` but not ``track_root``; absolute (root included) with
      ``track_root``;
-   * ``termination_height`` is set and the root is lower than it (a MimicKit G1 key).
+   * ``termination_height`` is set and the root is lower than it (a MimicKit G1 key);
+   * ``key_body_termination_dist`` is set (mjmimic) and some key body, relative to its
+     root, is further than that from the reference's (relative to its root; both in
+     their own root frame when not ``global_obs``). Tighter than ``pose_termination``'s
+     1 m, it is what stops a policy from standing through a kick: BeyondMimic ends
+     episodes on end-effector errors for the same reason.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class TerminationSettings:
     global_obs: bool = True
     track_root: bool = False  # enable_tar_obs and global_obs
     termination_height: float | None = None  # m; None = no root height check
+    key_body_termination_dist: float | None = None  # m; None = no key-body check
 
 
 def compute_done(
@@ -52,6 +58,7 @@ def compute_done(
     ref_body_pos: torch.Tensor,
     ref_root_rot: torch.Tensor,
     cfg: TerminationSettings,
+    key_ids: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Done flags (N,) int64 with ``DoneFlag`` values.
 
@@ -60,7 +67,8 @@ def compute_done(
     bool, True for looping clips (they never succeed); ground_contact (N, B) bool, body b
     touches the ground; contact_body_mask (B,) bool, bodies allowed to touch it;
     char_body_pos/ref_body_pos (N, B, 3) world positions of all bodies (index 0 = root);
-    char_root_rot/ref_root_rot (N, 4).
+    char_root_rot/ref_root_rot (N, 4); key_ids (K,) the key bodies' indices (the
+    key-body check needs them).
     """
     done = torch.full_like(time, int(DoneFlag.NULL), dtype=torch.long)
     done.masked_fill_(time >= episode_length, int(DoneFlag.TIME))
@@ -73,6 +81,11 @@ def compute_done(
         failed = failed | _pose_failed(
             char_body_pos, char_root_rot, ref_body_pos, ref_root_rot, cfg
         )
+    if cfg.key_body_termination_dist is not None and key_ids is not None and key_ids.numel():
+        rel = _root_relative(char_body_pos, char_root_rot, key_ids, cfg.global_obs)
+        ref_rel = _root_relative(ref_body_pos, ref_root_rot, key_ids, cfg.global_obs)
+        dist_sq = ((rel - ref_rel) ** 2).sum(-1).amax(-1)
+        failed = failed | (dist_sq > cfg.key_body_termination_dist**2)
     done.masked_fill_(failed & (time > 0), int(DoneFlag.FAIL))
     return done
 
@@ -97,3 +110,12 @@ def _pose_failed(
         diff = ref_rel - rel
     dist_sq = (diff * diff).sum(-1).amax(-1)
     return dist_sq > cfg.pose_termination_dist * cfg.pose_termination_dist
+
+
+def _root_relative(
+    body_pos: torch.Tensor, root_rot: torch.Tensor, ids: torch.Tensor, global_obs: bool
+) -> torch.Tensor:
+    """Positions of bodies ``ids`` relative to the root: world axes, or the root's own
+    frame when not ``global_obs`` (as the observation sees them)."""
+    rel = body_pos[:, ids] - body_pos[:, :1]
+    return rel if global_obs else rel @ quat_to_matrix(root_rot)
