@@ -276,6 +276,7 @@ class Trainer:
             "Test_Key_Pos_Err": test.get("key_pos_err", nan),
             "Test_Success_Rate": test.get("success_rate", nan),
             "Test_Worst_Body_Err": test.get("worst_body_err", nan),
+            "Test_Worst_Body_Frames_Over": test.get("frames_over_threshold", nan),
             "Train_Return": train.get("return", nan),
             "Train_Episode_Length": train.get("episode_length", nan),
             "Train_Episodes": train.get("episodes", 0.0),
