@@ -101,21 +101,21 @@ def _pose_failed(
         # Absolute positions of every body; the root row is MimicKit's root distance check.
         diff = ref_body_pos - body_pos
     else:
-        rel = body_pos[:, 1:] - body_pos[:, :1]
-        ref_rel = ref_body_pos[:, 1:] - ref_body_pos[:, :1]
-        if not cfg.global_obs:
-            # row vector @ R == R^T v: world -> root frame
-            rel = rel @ quat_to_matrix(root_rot)
-            ref_rel = ref_rel @ quat_to_matrix(ref_root_rot)
+        rel = _root_relative(body_pos, root_rot, _NON_ROOT, cfg.global_obs)
+        ref_rel = _root_relative(ref_body_pos, ref_root_rot, _NON_ROOT, cfg.global_obs)
         diff = ref_rel - rel
     dist_sq = (diff * diff).sum(-1).amax(-1)
     return dist_sq > cfg.pose_termination_dist * cfg.pose_termination_dist
 
 
+_NON_ROOT = slice(1, None)
+
+
 def _root_relative(
-    body_pos: torch.Tensor, root_rot: torch.Tensor, ids: torch.Tensor, global_obs: bool
+    body_pos: torch.Tensor, root_rot: torch.Tensor, ids: torch.Tensor | slice, global_obs: bool
 ) -> torch.Tensor:
     """Positions of bodies ``ids`` relative to the root: world axes, or the root's own
     frame when not ``global_obs`` (as the observation sees them)."""
     rel = body_pos[:, ids] - body_pos[:, :1]
+    # row vector @ R == R^T v: world -> root frame
     return rel if global_obs else rel @ quat_to_matrix(root_rot)
