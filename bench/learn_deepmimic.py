@@ -4,6 +4,7 @@
     python bench/learn_deepmimic.py --task g1_walk --minutes 120
     python bench/learn_deepmimic.py --task k1_walk --minutes 30
     python bench/learn_deepmimic.py --task g1_kick --minutes 30    # also g1_jump, g1_balance
+    python bench/learn_deepmimic.py --task add_k1_walk --minutes 60  # add_humanoid_walk, amp_...
     python bench/learn_deepmimic.py --summarize bench/results/learn_g1_walk --task g1_walk
 
 Runs ``mjmimic train`` on the task's arg file, then writes into the output directory
@@ -11,8 +12,14 @@ Runs ``mjmimic train`` on the task's arg file, then writes into the output direc
 samples and minutes) and ``summary.json`` (final/best normalized return, minutes to reach
 the return target and the episode-length target, success rate and worst key-body error
 judged on the worst body (docs/evaluation.md), end-to-end samples/s next to the raw
-physics throughput of the same model measured in the same run). The K1 task first
-retargets the DeepMimic walk onto the K1 (no K1 clips exist), as its config header says.
+physics throughput of the same model measured in the same run). The K1 tasks first
+retarget the DeepMimic walk onto the K1 (no K1 clips exist), as their config headers say.
+
+The AMP and ADD tasks run the same way. ADD's test return is the DeepMimic tracking
+return (a side metric: the ADD learner is not rewarded with it); an AMP run has no
+tracking numbers (its policy imitates a style, not the clip in time), so its summary
+reports the episode length and the discriminator reward (``Disc_Reward_Mean``, first and
+last iteration) instead.
 """
 
 from __future__ import annotations
@@ -52,6 +59,14 @@ class Task:
 
 G1_ASAP = "${MJMIMIC_DATA}/motions/g1_asap/npz/0-motions_raw_tairantestbed_smpl_video_"
 G1_DYNAMIC = "args/deepmimic_g1_dynamic.txt"
+K1_WALK = "output/motions/humanoid3d_walk_k1.npz"
+MAKE_K1_WALK = (
+    "motion",
+    "retarget",
+    "${MJMIMIC_DATA}/motions/deepmimic/humanoid3d_walk.txt",
+    "--robot",
+    "k1",
+)
 
 TASKS = {
     "humanoid_walk": Task("args/deepmimic_humanoid_walk.txt", return_target=0.8),
@@ -72,17 +87,12 @@ TASKS = {
         motion_file=G1_ASAP + "single_foot_balance_level3_filter_amass.npz",
     ),
     "k1_walk": Task(
-        "args/deepmimic_k1_walk.txt",
-        length_target=0.9,
-        clip="output/motions/humanoid3d_walk_k1.npz",
-        make_clip=(
-            "motion",
-            "retarget",
-            "${MJMIMIC_DATA}/motions/deepmimic/humanoid3d_walk.txt",
-            "--robot",
-            "k1",
-        ),
+        "args/deepmimic_k1_walk.txt", length_target=0.9, clip=K1_WALK, make_clip=MAKE_K1_WALK
     ),
+    # Adversarial imitation (issue: AMP and ADD).
+    "add_k1_walk": Task("args/add_k1.txt", length_target=0.9, clip=K1_WALK, make_clip=MAKE_K1_WALK),
+    "add_humanoid_walk": Task("args/add_humanoid.txt", return_target=0.7),
+    "amp_humanoid_walk": Task("args/amp_humanoid.txt", length_target=0.9),
 }
 
 
@@ -176,7 +186,12 @@ def summarize(out: Path, task: Task) -> dict:
         and table["Test_Return"][i] == table["Test_Return"][i]
     ]
     minutes = [table["Wall_Time"][i] * 60.0 for i in tested]
-    norm = [table["Test_Normalized_Return"][i] for i in tested]
+    # AMP has no best possible return (its env reward is 0): no normalized return.
+    norm = (
+        [table["Test_Normalized_Return"][i] for i in tested]
+        if "Test_Normalized_Return" in table
+        else None
+    )
     # Runs logged before the column existed (the humanoid walk run) have no fractions.
     fractions = table.get("Test_Episode_Length_Fraction")
     length = [fractions[i] for i in tested] if fractions else None
@@ -192,10 +207,10 @@ def summarize(out: Path, task: Task) -> dict:
     summary = {
         "samples": steps,
         "minutes": table["Wall_Time"][-1] * 60.0,
-        "final_normalized_return": norm[-1],
-        "best_normalized_return": max(norm),
+        "final_normalized_return": norm[-1] if norm else None,
+        "best_normalized_return": max(norm) if norm else None,
         "target": task.return_target,
-        "minutes_to_target": first_minute(minutes, norm, task.return_target),
+        "minutes_to_target": first_minute(minutes, norm, task.return_target) if norm else None,
         "final_test_episode_length": table["Test_Episode_Length"][tested[-1]],
         "final_episode_length_fraction": length[-1] if length else None,
         "best_episode_length_fraction": max(length) if length else None,
@@ -203,9 +218,10 @@ def summarize(out: Path, task: Task) -> dict:
         "minutes_to_episode_length_target": first_minute(minutes, length, task.length_target)
         if length
         else None,
-        "final_joint_rot_err_rad": table["Test_Joint_Rot_Err"][tested[-1]],
-        "final_root_pos_err_m": table["Test_Root_Pos_Err"][tested[-1]],
-        "final_key_pos_err_m": table["Test_Key_Pos_Err"][tested[-1]],
+        # Tracking tasks only (not AMP).
+        "final_joint_rot_err_rad": _final(table, "Test_Joint_Rot_Err", tested),
+        "final_root_pos_err_m": _final(table, "Test_Root_Pos_Err", tested),
+        "final_key_pos_err_m": _final(table, "Test_Key_Pos_Err", tested),
         # Judged on the worst key body (docs/evaluation.md); runs logged before the columns
         # existed have none.
         "final_success_rate": _final(table, "Test_Success_Rate", tested),
@@ -221,6 +237,13 @@ def summarize(out: Path, task: Task) -> dict:
         "frames_target": task.frames_target,
         "minutes_to_frames_target": first_minute(minutes, within, task.frames_target)
         if within
+        else None,
+        # AMP/ADD: the discriminator's reward per step, at the first and last iteration.
+        "first_disc_reward_mean": table["Disc_Reward_Mean"][0]
+        if "Disc_Reward_Mean" in table
+        else None,
+        "final_disc_reward_mean": table["Disc_Reward_Mean"][-1]
+        if "Disc_Reward_Mean" in table
         else None,
         "end_to_end_samples_per_s": steps / (table["Wall_Time"][-1] * 3600.0),
         "raw_physics_steps_per_s": physics,
@@ -262,6 +285,8 @@ def plot_curves(table, tested, path: Path) -> None:
         ("Test_Worst_Body_Err", "worst key-body error (m, max)"),
         ("Test_Key_Pos_Err", "key-body position error (m)"),
         ("Test_Joint_Rot_Err", "joint rotation error (rad)"),
+        ("Disc_Reward_Mean", "discriminator reward per step"),
+        ("Disc_Agent_Acc", "discriminator accuracy on the agent"),
     ]
     rows = [r for r in rows if r[0] in table]  # runs logged before a column existed
     fig, axes = plt.subplots(len(rows), 2, figsize=(11, 2.9 * len(rows)), constrained_layout=True)

@@ -28,8 +28,12 @@ CONSUMERS = (
 # Concrete implementations, reachable only through the registry.
 CONCRETE = (
     "mjmimic.envs.deepmimic",
+    "mjmimic.envs.amp",
+    "mjmimic.envs.add",
     "mjmimic.envs.builtin",
     "mjmimic.agents.ppo",
+    "mjmimic.agents.amp",
+    "mjmimic.agents.add",
     "mjmimic.agents.builtin",
     "mjmimic.engines.mujoco_cpu",
     "mjmimic.engines.builtin",

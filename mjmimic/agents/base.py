@@ -43,6 +43,21 @@ class Agent(ABC):
     # update() statistics whose sudden growth (x spike_factor over the running median) is a
     # learner warning.
     spike_stats: tuple[str, ...] = ()
+    # update() statistics that, all pinned at 1.0, mean an adversary has won: a
+    # discriminator that tells every agent sample from every demo (AMP/ADD: the agent and
+    # demo accuracies) gives a style reward that has collapsed to the same value everywhere.
+    # The guards warn after health.disc_acc_iterations such iterations in a row.
+    accuracy_stats: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, cfg: Any, env: Any, device: torch.device | str = "cpu") -> Agent:
+        """A fresh learner of config ``cfg`` sized for ``env`` (the builders' entry point).
+
+        By default the sizes and action bounds; a learner that needs more of the task
+        (AMP: the discriminator observation size and the demo sampler, through
+        ``env.info_spec`` and ``envs.capabilities``) overrides this."""
+        low, high = env.action_bounds()
+        return cls(cfg, env.obs_dim, low, high, env.num_envs, device=device)
 
     # ------------------------------------------------------------------ the loop
     @abstractmethod
@@ -118,3 +133,15 @@ class Agent(ABC):
     @abstractmethod
     def rollout_observations(self) -> torch.Tensor:
         """(samples, obs_dim) the raw observations of the collected rollout."""
+
+    def adversarial_inputs(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(agent_inputs, demo_inputs), each (n, D): the raw (unnormalized) discriminator
+        inputs of the last update, or None for a learner without a discriminator.
+
+        The guards compare the two per dimension (means in units of the pooled std, std
+        ratio): a dimension whose demo values lie where the agent's never are is how a
+        motion that does not fit the robot shows up. A differential discriminator (ADD,
+        which scores demo - sim against a zero target) returns the simulated and the demo
+        observations the difference is taken of, not the difference and its zero target.
+        """
+        return None

@@ -66,7 +66,12 @@ def sim2sim(tokens: list[str]) -> int:
     runner = Sim2Sim(args.policy, robot_file, args.motion)
     report = runner.run(args.seconds, args.start, args.video)
     print(f"policy:              {args.policy} on {robot_file}")
-    print(f"reference:           {runner.reference.name}")
+    reference = runner.reference
+    print(
+        f"reference:           {reference.name}"
+        if reference is not None
+        else "reference:           none (the policy observes none; started at the rest pose)"
+    )
     print(report.summary())
     if args.video is not None:
         print(f"video:               {args.video}")

@@ -18,8 +18,9 @@ RUN_DIR: diagnose a finished, stopped or crashed run from log.txt, config.yaml,
 health_events.jsonl and checkpoint.pt; writes diagnosis.md and diagnosis.json there.
 --video: render the physics states a physics stop saved (physics_history.npz), up to
 the last finite one, for saved env I (default 0: the first offender).
---arg_file: pre-flight the run's settings (rates, action bounds, PD gains, motion,
-reward and observation scales on a few random steps) without training."""
+--arg_file: pre-flight the run's settings (rates, action bounds, PD gains, each clip
+against the robot: DoF count, names and order, joint limits, floor; reward and
+observation scales on a few random steps) without training; exit 1 on errors."""
 
 
 def main(tokens: list[str]) -> int:
@@ -95,16 +96,23 @@ def _post_mortem(run_dir: Path) -> int:
 def _preflight(tokens: list[str]) -> int:
     from mjmimic.cli.train_test import TRAIN_SPEC, run_from_args
     from mjmimic.config import resolve_args
-    from mjmimic.health.preflight import preflight
+    from mjmimic.errors import MotionError
+    from mjmimic.health.preflight import Finding, preflight
     from mjmimic.training.setup import build_env_and_agent
 
     args = resolve_args(tokens, TRAIN_SPEC)
     run = run_from_args(args, threads=args.threads or 1)
-    env, agent = build_env_and_agent(run, num_envs=min(run.num_envs, 16))
     try:
-        findings = preflight(env, agent)
-    finally:
-        env.engine.close()
+        env, agent = build_env_and_agent(run, num_envs=min(run.num_envs, 16))
+    except MotionError as exc:
+        # A clip that does not fit the robot (DoF count, names) stops the env from loading:
+        # that is the pre-flight's answer, not a crash of it.
+        findings = [Finding("error", "motion", str(exc))]
+    else:
+        try:
+            findings = preflight(env, agent)
+        finally:
+            env.engine.close()
     for finding in findings:
         print(finding.line())
     worst = {f.level for f in findings}

@@ -16,6 +16,7 @@ from mjmimic.config import COMMAND_LINE, ArgFlag, ArgSpec, ResolvedArgs, resolve
 from mjmimic.engines.mujoco_cpu import available_cores
 from mjmimic.envs.capabilities import ReferenceMotions, capability
 from mjmimic.errors import ConfigError
+from mjmimic.health.preflight import require_motions_fit
 from mjmimic.training import checkpoint
 from mjmimic.training.evaluation import run_evaluation
 from mjmimic.training.setup import (
@@ -177,6 +178,8 @@ def train(tokens: list[str]) -> int:
     # Everything that can fail on user input (robot, motions, configs) fails here,
     # before anything is written.
     env, agent = build_env_and_agent(run)
+    if run.agent.health.enabled and run.agent.health.preflight_motions:
+        require_motions_fit(env)  # a clip whose DoF order is not the robot's, say
     if args.model_file is not None:
         agent.load_model_state_dict(
             checkpoint.load(args.model_file, checkpoint.MODEL_FORMAT)["model"]

@@ -1,5 +1,9 @@
 """The tasks that ship with mjmimic, registered by ``env_name``."""
 
+from mjmimic.envs.add.config import ADDEnvConfig
+from mjmimic.envs.add.env import ADDEnv
+from mjmimic.envs.amp.config import AMPEnvConfig
+from mjmimic.envs.amp.env import AMPEnv
 from mjmimic.envs.deepmimic.config import DeepMimicEnvConfig
 from mjmimic.envs.deepmimic.env import DeepMimicEnv
 from mjmimic.registry import ENVS
@@ -9,4 +13,18 @@ ENVS.register(
     DeepMimicEnv,
     DeepMimicEnvConfig,
     help="DeepMimic motion tracking: follow a reference clip (Peng et al. 2018)",
+)
+ENVS.register(
+    "amp",
+    AMPEnv,
+    AMPEnvConfig,
+    help="AMP: move in the style of the clips, judged by a discriminator on windows of "
+    "motion; no tracking reward, the clip's end does not end an episode (Peng et al. 2021)",
+)
+ENVS.register(
+    "add",
+    ADDEnv,
+    ADDEnvConfig,
+    help="ADD: DeepMimic tracking with a discriminator on the difference between "
+    "simulated and reference motion at the same time (Zhang et al. 2025)",
 )

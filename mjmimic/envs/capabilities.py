@@ -7,6 +7,10 @@
 A task provides a capability by having its methods (no registration, no base class);
 ``capability`` checks with ``isinstance`` on the runtime-checkable Protocol. A consumer
 that cannot work without one uses ``require`` and gets a one-line error naming the task.
+
+A task that inherits a capability's methods but whose numbers would mean nothing (AMP
+inherits DeepMimic's tracking errors, but an AMP policy does not follow the clip in time)
+names it in ``withheld_capabilities``; ``capability`` then answers None for it.
 """
 
 from __future__ import annotations
@@ -22,13 +26,18 @@ from mjmimic.motion.library import MotionLib
 
 @runtime_checkable
 class EpisodeBounds(Protocol):
-    """What a perfect policy would get: normalized returns and episode-length fractions."""
-
-    def best_episode_return(self) -> torch.Tensor:
-        """(N,) the best possible return of each env's current episode."""
+    """How long an episode lasts if the policy never fails: episode-length fractions."""
 
     def full_episode_steps(self) -> torch.Tensor:
         """(N,) the steps each env's current episode lasts if it never fails."""
+
+
+@runtime_checkable
+class ReturnBounds(Protocol):
+    """What a perfect policy would earn: normalized returns."""
+
+    def best_episode_return(self) -> torch.Tensor:
+        """(N,) the best possible return of each env's current episode."""
 
 
 @runtime_checkable
@@ -92,17 +101,30 @@ class Deployable(Protocol):
         [(Motion, weight)]; see ``export/metadata.py`` for how each is written."""
 
 
+@runtime_checkable
+class DiscriminatorDemos(Protocol):
+    """Demonstration samples for an adversarial learner (AMP): discriminator observations
+    of the reference motions, in the encoding of ``info["disc_obs"]``."""
+
+    def sample_demo_disc_obs(self, num_samples: int) -> torch.Tensor:
+        """(num_samples, disc_obs_dim) from random (clip, time) windows of the dataset,
+        clips drawn by their weights."""
+
+
 T = TypeVar("T")
 
 
 def capability(env: Any, kind: type[T]) -> T | None:
-    """``env`` as a ``kind`` if it provides that capability, else None."""
+    """``env`` as a ``kind`` if it provides that capability (and does not withhold it),
+    else None."""
+    if kind in getattr(env, "withheld_capabilities", ()):
+        return None
     return env if isinstance(env, kind) else None
 
 
 def require(env: Any, kind: type[T], for_what: str) -> T:
     """``env`` as a ``kind``, or a ConfigError: this task cannot do ``for_what``."""
-    if isinstance(env, kind):
+    if capability(env, kind) is not None:
         return env
     raise ConfigError(
         f"{for_what} needs a task with {kind.__name__} (a reference to compare against); "

@@ -16,6 +16,10 @@ Falls are what ended training episodes: a body outside ``falls.contact_bodies`` 
 the floor during any substep, or the root below ``falls.termination_height``. After a
 fall the character is put back on the reference at the current motion time and the run
 goes on, so one fall does not hide the rest of the clip.
+
+A policy that observes no reference (AMP: no target frames, no phase) embeds no clip.
+Without ``--motion`` it starts, and restarts after a fall, from the robot's rest pose
+(the MJCF's ``qpos0``, at rest), and no tracking errors are reported.
 """
 
 from __future__ import annotations
@@ -42,22 +46,26 @@ class Sim2SimReport:
     """Per control step: tracking errors after the step; times (s) of falls."""
 
     seconds: float = 0.0
-    root_pos_err: list[float] = field(default_factory=list)  # m
+    steps: int = 0
+    root_pos_err: list[float] = field(default_factory=list)  # m; empty without a reference
     joint_rot_err: list[float] = field(default_factory=list)  # rad, mean over moving joints
     fall_times: list[float] = field(default_factory=list)
 
     def summary(self) -> str:
         root, joint = np.asarray(self.root_pos_err), np.asarray(self.joint_rot_err)
         falls = ", ".join(f"{t:.2f}" for t in self.fall_times)
-        return "\n".join(
-            [
-                f"simulated:           {self.seconds:.2f} s ({root.size} control steps)",
-                f"falls:               {len(self.fall_times)}"
-                + (f" (at {falls} s)" if falls else ""),
+        lines = [
+            f"simulated:           {self.seconds:.2f} s ({self.steps} control steps)",
+            f"falls:               {len(self.fall_times)}" + (f" (at {falls} s)" if falls else ""),
+        ]
+        if root.size:
+            lines += [
                 f"root position err:   mean {root.mean():.4f} m, max {root.max():.4f} m",
                 f"joint rotation err:  mean {joint.mean():.4f} rad, max {joint.max():.4f} rad",
             ]
-        )
+        else:
+            lines.append("tracking errors:     none (no reference motion)")
+        return "\n".join(lines)
 
 
 def build_scene(robot_file: Path, meta: PolicyMetadata) -> mujoco.MjModel:
@@ -144,11 +152,15 @@ class Sim2Sim:
 
     # ------------------------------------------------------------------------- stepping
     def reset(self, motion_time: float) -> None:
-        """Put the character on the reference (pose and velocities) at ``motion_time``."""
-        fr = self.reference.frame(motion_time)
+        """Put the character on the reference (pose and velocities) at ``motion_time``;
+        without a reference, at the robot's rest pose."""
         mujoco.mj_resetData(self.model, self.data)
-        self.data.qpos[:] = self.robot.qpos(fr.root_pos, fr.root_rot, fr.dof_pos)
-        self.data.qvel[:] = self.robot.qvel(fr.root_rot, fr.root_vel, fr.root_ang_vel, fr.dof_vel)
+        if self.reference is not None:
+            fr = self.reference.frame(motion_time)
+            self.data.qpos[:] = self.robot.qpos(fr.root_pos, fr.root_rot, fr.dof_pos)
+            self.data.qvel[:] = self.robot.qvel(
+                fr.root_rot, fr.root_vel, fr.root_ang_vel, fr.dof_vel
+            )
         mujoco.mj_forward(self.model, self.data)
         self.motion_time = motion_time
 
@@ -192,8 +204,11 @@ class Sim2Sim:
                     return True
         return False
 
-    def tracking_errors(self) -> tuple[float, float]:
-        """(root position error m, mean joint rotation error rad) against the reference."""
+    def tracking_errors(self) -> tuple[float, float] | None:
+        """(root position error m, mean joint rotation error rad) against the reference;
+        None without one."""
+        if self.reference is None:
+            return None
         fr = self.reference.frame(self.motion_time)
         char = self.robot.pose(self.data)
         moving = self.robot.moving
@@ -211,20 +226,24 @@ class Sim2Sim:
         frames = []
         for k in range(steps):
             fell = self.step(self.act(self.observe()))
-            root_err, joint_err = self.tracking_errors()
-            report.root_pos_err.append(root_err)
-            report.joint_rot_err.append(joint_err)
+            errors = self.tracking_errors()
+            if errors is not None:
+                report.root_pos_err.append(errors[0])
+                report.joint_rot_err.append(errors[1])
             if video is not None:
                 frames.append((self.data.qpos.copy(), self._reference_qpos()))
             if fell:
                 report.fall_times.append((k + 1) * self.meta.control_dt)
                 self.reset(self.motion_time)
         report.seconds = steps * self.meta.control_dt
+        report.steps = steps
         if video is not None:
             self._write_video(video, frames)
         return report
 
-    def _reference_qpos(self) -> np.ndarray:
+    def _reference_qpos(self) -> np.ndarray | None:
+        if self.reference is None:
+            return None
         fr = self.reference.frame(self.motion_time)
         return self.robot.qpos(fr.root_pos, fr.root_rot, fr.dof_pos)
 
@@ -233,12 +252,14 @@ class Sim2Sim:
         from mjmimic.render.video import open_video_writer
 
         offset = np.array([0.0, 1.0, 0.0])  # the reference stands beside, to the left
+        ghost_on = self.reference is not None
         writer = open_video_writer(path, 1.0 / self.meta.control_dt)
         try:
-            with RobotView(self.robot_file, ghost=True, ghost_offset=offset.tolist()) as view:
+            with RobotView(self.robot_file, ghost=ghost_on, ghost_offset=offset.tolist()) as view:
                 for char, ghost in frames:
-                    ghost = ghost.copy()
-                    ghost[self.robot.root_qpos : self.robot.root_qpos + 3] += offset
+                    if ghost is not None:
+                        ghost = ghost.copy()
+                        ghost[self.robot.root_qpos : self.robot.root_qpos + 3] += offset
                     view.set_pose(char, ghost)
                     writer.append_data(view.render())
         finally:
@@ -247,9 +268,14 @@ class Sim2Sim:
 
 def _reference(
     meta: PolicyMetadata, robot: RobotMap, robot_file: Path, motion: str | None
-) -> ReferenceMotion:
-    """The embedded clip named ``motion`` (default: the first), or a motion file."""
+) -> ReferenceMotion | None:
+    """The embedded clip named ``motion`` (default: the first), or a motion file; None for
+    a policy that embeds none and observes none (AMP) when no ``motion`` is given."""
     clips = {c.name: c for c in meta.reference_motions}
+    if motion is None and not clips:
+        obs = meta.observation
+        if not (obs.enable_phase_obs or obs.enable_tar_obs):
+            return None
     if motion is None or motion in clips:
         if not clips:
             raise MjmimicError("the policy embeds no reference motion; give one with --motion")

@@ -7,10 +7,12 @@ action_std 0.05" rather than "lower the learning rate".
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import Any
 
+from mjmimic.health.adversarial import is_disc_stat
 from mjmimic.health.events import HealthEvent
 
 Cause = dict[str, Any]  # {"cause", "why", "try": [...], "score"}
@@ -22,6 +24,9 @@ def rank(event: HealthEvent, config: dict[str, Any], events: list[HealthEvent]) 
     rule = _RULES.get(event.kind, _generic)
     causes = rule(event, _Config(config), events)
     return sorted(causes, key=lambda c: -c["score"])
+
+
+FLOAT32_MAX = 3.4028235e38
 
 
 class _Config:
@@ -231,6 +236,8 @@ def _nonfinite_reward(e: HealthEvent, c: _Config, events: list[HealthEvent]) -> 
 
 
 def _nonfinite_update(e: HealthEvent, c: _Config, events: list[HealthEvent]) -> list[Cause]:
+    if e.tensor and is_disc_stat(e.tensor):
+        return _nonfinite_disc(e, c, events)
     ratio = _earlier(events, e, "ratio_explosion", "kl_explosion", "grad_norm_spike")
     net = "critic" if "critic" in (e.tensor or "") else "actor"
     lr = c(f"agent.{net}_optimizer.learning_rate")
@@ -255,6 +262,240 @@ def _nonfinite_update(e: HealthEvent, c: _Config, events: list[HealthEvent]) -> 
             0.4,
         ),
     ]
+
+
+# --------------------------------------------------------------------------- adversarial
+
+_DISC_WARNINGS = (
+    "disc_grad_penalty_explosion",
+    "disc_grad_penalty_spike",
+    "grad_norm_disc_spike",
+    "disc_accuracy_saturated",
+    "disc_obs_mismatch",
+)
+
+
+# MimicKit's disc_grad_penalty values (data/agents/{amp,add}_*_agent.yaml).
+_MIMICKIT_GP = "MimicKit uses 5 for AMP (10 for G1 and SMPL) and 2 for ADD (10 for Pi+)"
+
+
+def _now(c: _Config, key: str) -> str:
+    value = c(key)
+    return "" if value is None else f" (now {value})"
+
+
+def _motion_tries(c: _Config) -> list[str]:
+    return [
+        "run mjmimic doctor --arg_file <this run's arg file>: it checks every clip of "
+        f"env.motion_file ({c('env.motion_file')}) against the robot (DoF count, names, "
+        "order, joint limits, floor)",
+        "a MimicKit .pkl names no joints: its DoF columns must be in the robot's order; "
+        "re-export it from its source in that order, or retarget the source motion to "
+        "this robot (mjmimic motion retarget SRC --robot NAME)",
+    ]
+
+
+def _mismatch_cause(mismatch: list[HealthEvent], score: float) -> Cause:
+    first = mismatch[0]
+    return _cause(
+        "the demos hold values the agent never produces: the motion may not fit the robot",
+        f"at iteration {first.iteration} the discriminator inputs {', '.join(first.labels[:4])} "
+        "of the demos were far from the agent's; D can separate them by those dims alone",
+        ["see the disc_obs_mismatch advice: mjmimic doctor --arg_file checks the clip"],
+        score,
+    )
+
+
+def _nonfinite_disc(e: HealthEvent, c: _Config, events: list[HealthEvent]) -> list[Cause]:
+    stat = e.tensor or "?"
+    warned = _earlier(events, e, *_DISC_WARNINGS)
+    mismatch = _earlier(events, e, "disc_obs_mismatch")
+    lr = "agent.disc_optimizer.learning_rate"
+    scale = c("agent.disc_reward_scale")
+    max_reward = -math.log(1e-4) * scale if isinstance(scale, (int, float)) else 0.0
+    if stat.startswith("disc_reward") and max_reward > FLOAT32_MAX:
+        out = [
+            _cause(
+                f"agent.disc_reward_scale ({scale:g}) overflows float32",
+                f"the largest disc reward, -log(1e-4) x {scale:g} = {max_reward:.3g}, is beyond "
+                f"float32's {FLOAT32_MAX:.3g}: rewards are inf, and every return and loss "
+                "after them is NaN",
+                [f"set agent.disc_reward_scale to MimicKit's 2 (now {scale:g})"],
+                0.95,
+            )
+        ]
+    elif stat.startswith("disc_reward"):
+        out = [
+            _cause(
+                f"the discriminator reward is non-finite ({stat})",
+                "r = -log(max(1 - sigmoid(D(x)), 1e-4)) x disc_reward_scale is finite for "
+                "every finite logit, so D's logits or its inputs were non-finite already: "
+                "the reward is computed before the returns, and every loss after it is NaN "
+                "because of it"
+                + (f"; {e.upstream[0]}" if e.upstream else "")
+                + (f"; {len(warned)} discriminator warning(s) came first" if warned else ""),
+                [
+                    "if discriminator parameters are named above, an earlier disc update "
+                    f"diverged: lower {lr}{_now(c, lr)} by 3-10x",
+                    "look for a NaN in the disc observations (disc_obs / demo samples of the "
+                    "motion) and a disc normalizer std of 0",
+                    f"check agent.disc_reward_scale{_now(c, 'agent.disc_reward_scale')}",
+                ],
+                0.85,
+            )
+        ]
+    else:
+        out = [
+            _cause(
+                f"the discriminator update diverged ({stat} non-finite)",
+                "the policy's statistics of this update were finite; the discriminator's "
+                "optimizer steps made its loss or weights non-finite"
+                + (f"; {e.upstream[0]}" if e.upstream else "")
+                + (f"; {len(warned)} discriminator warning(s) came first" if warned else ""),
+                [
+                    f"lower {lr}{_now(c, lr)} by 3-10x",
+                    "raise agent.disc_grad_penalty"
+                    f"{_now(c, 'agent.disc_grad_penalty')}: {_MIMICKIT_GP}",
+                    f"set agent.grad_clip{_now(c, 'agent.grad_clip')} to 1",
+                ],
+                0.8,
+            )
+        ]
+    if mismatch:
+        out.append(_mismatch_cause(mismatch, 0.75))
+    return out
+
+
+def _disc_grad_penalty(e: HealthEvent, c: _Config, events: list[HealthEvent]) -> list[Cause]:
+    n = e.numbers
+    mismatch = _earlier(events, e, "disc_obs_mismatch")
+    key = "grad_norm_disc" if e.kind.startswith("grad_norm_disc") else "disc_grad_penalty"
+    value = n.get(key)
+    out = [
+        _cause(
+            "the discriminator is sharpening into a step between agent and demo",
+            f"{e.message}. The gradient penalty (the mean squared gradient of D with respect "
+            "to its inputs) keeps D smooth; when it grows D's output jumps between nearby "
+            f"inputs ({key} {_num(value)}, median {_num(n.get('median'))})",
+            [
+                "raise agent.disc_grad_penalty"
+                f"{_now(c, 'agent.disc_grad_penalty')} by 2-5x ({_MIMICKIT_GP})",
+                "lower agent.disc_optimizer.learning_rate"
+                f"{_now(c, 'agent.disc_optimizer.learning_rate')}",
+                "more agent.disc_replay_samples"
+                f"{_now(c, 'agent.disc_replay_samples')}: old agent samples keep D from "
+                "overfitting the current policy",
+            ],
+            0.7,
+        ),
+        _cause(
+            "the discriminator inputs are badly scaled",
+            "a dim that is huge or never moves on one side gives D a steep direction"
+            + (
+                f"; at iteration {mismatch[0].iteration} dims "
+                f"{', '.join(mismatch[0].labels[:4])} differed between agent and demo"
+                if mismatch
+                else "; no disc_obs_mismatch warning was recorded"
+            ),
+            [
+                "compare demo and agent disc observations (the disc_obs_mismatch warning "
+                "names the dims); check the motion against the robot",
+                *_motion_tries(c)[:1],
+            ],
+            0.75 if mismatch else 0.4,
+        ),
+    ]
+    return out
+
+
+def _disc_accuracy_saturated(e: HealthEvent, c: _Config, events: list[HealthEvent]) -> list[Cause]:
+    n = e.numbers
+    mismatch = _earlier(events, e, "disc_obs_mismatch")
+    penalty = _earlier(
+        events, e, "disc_grad_penalty_explosion", "disc_grad_penalty_spike", "grad_norm_disc_spike"
+    )
+    out = [
+        _cause(
+            "the discriminator separates agent from demo perfectly: the style reward has collapsed",
+            f"accuracies {', '.join(f'{k} {_num(n.get(k))}' for k in e.labels)} for "
+            f"{n.get('iterations_in_a_row')} iterations in a row"
+            + (
+                f" (logits agent {_num(n['disc_agent_logit'])}, demo "
+                f"{_num(n.get('disc_demo_logit'))})"
+                if "disc_agent_logit" in n
+                else ""
+            )
+            + ": every agent sample gets the same near-minimal reward -log(1 - sigmoid(D)), so "
+            "the policy has no direction toward the demos"
+            + (f"; {len(penalty)} gradient-penalty warning(s) came first" if penalty else ""),
+            [
+                f"raise agent.disc_grad_penalty{_now(c, 'agent.disc_grad_penalty')} by 2-5x",
+                "lower agent.disc_optimizer.learning_rate"
+                f"{_now(c, 'agent.disc_optimizer.learning_rate')} or agent.disc_epochs"
+                f"{_now(c, 'agent.disc_epochs')}",
+                "more agent.disc_replay_samples"
+                f"{_now(c, 'agent.disc_replay_samples')} (and a large disc_buffer_size)",
+                "check the motion matches the robot: mjmimic doctor --arg_file <arg file>",
+            ],
+            0.7,
+        ),
+        _cause(
+            "the demos contain poses or speeds the robot cannot produce",
+            "a clip that does not fit the robot (DoF order, limits, scale) gives D a tell no "
+            "policy can remove"
+            + (
+                f"; at iteration {mismatch[0].iteration} the inputs "
+                f"{', '.join(mismatch[0].labels[:4])} differed between agent and demo"
+                if mismatch
+                else ""
+            ),
+            _motion_tries(c),
+            0.85 if mismatch else 0.45,
+        ),
+    ]
+    return out
+
+
+def _disc_obs_mismatch(e: HealthEvent, c: _Config, events: list[HealthEvent]) -> list[Cause]:
+    labels = e.labels
+    joints = [lb for lb in labels if re.search(r"dof|joint", lb)]
+    early = e.iteration <= 1
+    return [
+        _cause(
+            "the reference motion does not fit the robot",
+            f"{e.numbers.get('dims_flagged')} of {e.numbers.get('dims_total')} discriminator "
+            f"inputs differ between agent and demo, worst {', '.join(labels[:4])}"
+            + (f"; joint terms among them: {', '.join(joints[:4])}" if joints else "")
+            + ": demo values in a range the simulated robot is never in (a DoF column read as "
+            "the wrong joint, a joint beyond its limits, another robot's root height)",
+            _motion_tries(c),
+            0.8 if joints else 0.55,
+        ),
+        _cause(
+            "the discriminator observation is scaled differently for agent and demo",
+            "the two sides are built by different code (rollout vs. reference sampling); a "
+            "term in other units, frame or order on one side differs on every sample",
+            [
+                "compare the env's disc observation of a reference state with the demo "
+                "sample of the same clip time: they must be equal",
+            ],
+            0.4,
+        ),
+        _cause(
+            "the untrained policy is simply elsewhere",
+            "at the first update the policy falls or stands while the demos move; root "
+            "height, velocity and contact-related dims differ for that reason alone"
+            + ("" if early else f" (but this is iteration {e.iteration})"),
+            ["if only root/velocity dims are named and training improves, ignore it"],
+            0.3 if early else 0.15,
+        ),
+    ]
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return "?" if value is None else str(value)
 
 
 def _nonpositive_std(e: HealthEvent, c: _Config, events: list[HealthEvent]) -> list[Cause]:
@@ -497,6 +738,11 @@ _RULES: dict[str, Callable[[HealthEvent, _Config, list[HealthEvent]], list[Cause
     "adv_zero_spread": _adv_zero_spread,
     "critic_loss_spike": _critic_loss_spike,
     "grad_norm_spike": _grad_norm_spike,
+    "grad_norm_disc_spike": _disc_grad_penalty,
+    "disc_grad_penalty_spike": _disc_grad_penalty,
+    "disc_grad_penalty_explosion": _disc_grad_penalty,
+    "disc_accuracy_saturated": _disc_accuracy_saturated,
+    "disc_obs_mismatch": _disc_obs_mismatch,
     "obs_zero_variance": _obs_zero_variance,
     "action_std_collapse": _std_collapse,
     "crash": _crash,

@@ -93,3 +93,32 @@ class RunningMedian:
     def add(self, value: float) -> None:
         if value == value and abs(value) != float("inf"):
             self.values.append(value)
+
+
+def input_scale_gaps(
+    agent: torch.Tensor, demo: torch.Tensor, std_floor: float = 0.05
+) -> dict[str, torch.Tensor]:
+    """Per dim of two (n, D) samples of discriminator inputs: means, stds, the mean gap in
+    units of the pooled std, and the demo's std over the agent's.
+
+    Stds are floored at ``std_floor`` (in the dim's units, times its magnitude when that
+    exceeds 1): differences smaller than that do not count, so a dim the demos hold nearly
+    constant is not "far" from an agent a few millimetres or degrees off it, while two
+    values 0.5 apart are 10 floors apart whatever their spread. The ratio is one-sided: a
+    demo dim that moves where the agent's never does (a joint swinging through a range the
+    robot does not reach) is large; the reverse (the demo holds still where an untrained
+    agent wobbles) is not a mismatch and stays small.
+    """
+    a, d = agent.double(), demo.double()
+    mean_a, mean_d = a.mean(0), d.mean(0)
+    std_a, std_d = a.std(0, correction=0), d.std(0, correction=0)
+    floor = std_floor * torch.maximum(mean_a.abs(), mean_d.abs()).clamp_min(1.0)
+    pooled = ((std_a**2 + std_d**2) / 2).sqrt()
+    return {
+        "agent_mean": mean_a,
+        "demo_mean": mean_d,
+        "agent_std": std_a,
+        "demo_std": std_d,
+        "gap": (mean_a - mean_d).abs() / torch.maximum(pooled, floor),
+        "std_ratio": std_d / torch.maximum(std_a, floor),
+    }

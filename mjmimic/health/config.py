@@ -6,7 +6,12 @@ Three families of findings, each with its own response:
   parameters, normalizer, physics state) and a non-positive action std: ``on_nonfinite``;
 * physics blow-ups (huge joint velocities, MuJoCo resetting an unstable env): ``on_physics``;
 * learner anomalies (importance ratio, KL, clip fraction, advantage spread, loss and
-  gradient spikes, near-constant observation dims, collapsing action std): ``on_learner``.
+  gradient spikes, near-constant observation dims, collapsing action std) and, for an
+  adversarial learner (AMP, ADD), its discriminator (gradient penalty exploding, accuracy
+  pinned at 1, demo and agent inputs on different scales): ``on_learner``.
+
+``preflight_motions`` is not a guard but the check ``mjmimic train`` runs before anything
+trains: the reference clips must fit the robot (``health/preflight.py``).
 """
 
 from __future__ import annotations
@@ -101,6 +106,66 @@ class HealthConfig:
             "range": "0-64",
         },
     )
+    max_disc_grad_penalty: float = field(
+        default=1000.0,
+        metadata={
+            "help": "discriminator gradient penalty (update statistic disc_grad_penalty) above "
+            "this is an explosion, whatever its history: D is sharpening into a step between "
+            "agent and demo; 0 = off",
+            "range": "100-10000",
+        },
+    )
+    disc_acc_threshold: float = field(
+        default=0.99,
+        metadata={
+            "help": "discriminator accuracies (the agent's accuracy_stats) all at or above this "
+            "count as pinned at 1: D separates agent from demo perfectly",
+            "range": "0.95-0.999",
+        },
+    )
+    disc_acc_iterations: int = field(
+        default=20,
+        metadata={
+            "help": "iterations in a row with the accuracies pinned before the style reward "
+            "counts as collapsed (a warning); 0 = off",
+            "range": "10-100",
+        },
+    )
+    disc_obs_mean_gap: float = field(
+        default=6.0,
+        metadata={
+            "help": "discriminator input dims whose agent and demo means differ by more than "
+            "this many pooled standard deviations are reported (a demo joint in a range the "
+            "robot is never in: the motion does not fit the robot); 0 = off",
+            "range": "2-10",
+        },
+    )
+    disc_obs_std_ratio: float = field(
+        default=0.0,
+        metadata={
+            "help": "discriminator input dims whose demo standard deviation is more than this "
+            "factor times the agent's are reported (the demo moves where the agent never "
+            "does); 0 = off, the default: an untrained policy holds still where the demos "
+            "swing, so the ratio is large for any clip until the policy moves",
+            "range": "5-100",
+        },
+    )
+    disc_obs_check_every: int = field(
+        default=100,
+        metadata={
+            "help": "compare agent and demo discriminator inputs at the first update, then "
+            "every this many iterations and when the accuracies are found pinned (new dims "
+            "only); 0 = the first update and the pinned accuracies only",
+            "range": "0-1000",
+        },
+    )
+    preflight_motions: bool = field(
+        default=True,
+        metadata={
+            "help": "before training, refuse reference clips that do not fit the robot (DoF "
+            "count or names, a DoF order that puts many joints far outside their limits)"
+        },
+    )
     max_recoveries: int = field(
         default=3,
         metadata={"help": "skip_update/rollback recoveries in a row before the run stops"},
@@ -128,6 +193,19 @@ class HealthConfig:
         for key in ("min_adv_std", "min_obs_std", "min_action_std"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"health.{key} must be >= 0, got {getattr(self, key)}")
-        for key in ("spike_warmup", "physics_history", "max_recoveries"):
+        for key in ("max_disc_grad_penalty", "disc_obs_mean_gap", "disc_obs_std_ratio"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"health.{key} must be >= 0, got {getattr(self, key)}")
+        if not 0 < self.disc_acc_threshold <= 1:
+            raise ConfigError(
+                f"health.disc_acc_threshold must be in (0, 1], got {self.disc_acc_threshold}"
+            )
+        for key in (
+            "spike_warmup",
+            "physics_history",
+            "max_recoveries",
+            "disc_acc_iterations",
+            "disc_obs_check_every",
+        ):
             if getattr(self, key) < 0:
                 raise ConfigError(f"health.{key} must be >= 0, got {getattr(self, key)}")

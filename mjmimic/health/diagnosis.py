@@ -35,6 +35,12 @@ LOG_COLUMNS = (
     "Adv_Std",
     "Grad_Norm_Critic",
     "Grad_Norm_Actor",
+    "Disc_Reward_Mean",
+    "Disc_Loss",
+    "Disc_Grad_Penalty",
+    "Grad_Norm_Disc",
+    "Disc_Agent_Acc",
+    "Disc_Demo_Acc",
     "Action_Std_Mean",
     "Obs_Norm_Std",
 )

@@ -20,6 +20,7 @@ import yaml
 
 from mjmimic.errors import MjmimicError
 from mjmimic.health import diagnosis
+from mjmimic.health.adversarial import GRAD_PENALTY
 from mjmimic.health.checks import RunningMedian
 from mjmimic.health.config import HealthConfig
 from mjmimic.health.events import HealthEvent
@@ -75,6 +76,27 @@ def _thresholds(config: dict[str, Any]) -> HealthConfig:
     return HealthConfig(**known)
 
 
+# log.txt columns checked for NaN, in the order an (adversarial) update computes them:
+# the discriminator reward comes before the returns, its own update after the actor's.
+NONFINITE_COLUMNS = (
+    "Disc_Reward_Mean",
+    "Disc_Reward_Std",
+    "Critic_Loss",
+    "Actor_Loss",
+    "Disc_Loss",
+    "Disc_Grad_Penalty",
+    "Grad_Norm_Disc",
+    "Disc_Agent_Logit",
+    "Disc_Demo_Logit",
+)
+# Columns judged against their running median, and the finding each spike is.
+SPIKE_COLUMNS = {
+    "Critic_Loss": "critic_loss_spike",
+    "Disc_Grad_Penalty": "disc_grad_penalty_spike",
+    "Grad_Norm_Disc": "grad_norm_disc_spike",
+}
+
+
 def _log_events(path: Path, cfg: HealthConfig, seen: set[tuple[str, int]]) -> list[HealthEvent]:
     """The guards' per-iteration checks replayed on log.txt (iteration = row's Iteration - 1,
     the number of updates completed before it, as the guards count)."""
@@ -83,40 +105,91 @@ def _log_events(path: Path, cfg: HealthConfig, seen: set[tuple[str, int]]) -> li
     table = read_table(path)
     rows = [dict(zip(table, values, strict=True)) for values in zip(*table.values(), strict=True)]
     events: list[HealthEvent] = []
-    scale = RunningMedian()
+    scales = {column: RunningMedian() for column in SPIKE_COLUMNS}
+    # Discriminator accuracy columns (Disc_Agent_Acc, Disc_Demo_Acc): AMP/ADD runs only.
+    accuracies = [k for k in table if k.lower().startswith("disc_") and k.endswith("_Acc")]
+    streak = 0
     reported: set[str] = set()
 
-    def add(kind: str, family: str, row: dict[str, float], message: str) -> None:
+    def add(
+        kind: str,
+        family: str,
+        row: dict[str, float],
+        message: str,
+        numbers: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> None:
+        """One finding (``fields``: tensor, labels); ``numbers`` adds to the row's."""
         iteration = int(row.get("Iteration", 0)) - 1
         if kind in reported or (kind, iteration) in seen:
             return  # the first occurrence is the informative one
         reported.add(kind)
         # Lower-cased, the log's columns are the update statistics the rules read.
-        numbers = {k.lower(): v for k, v in row.items() if not k.startswith("Env_Reward_")}
+        stats = {k.lower(): v for k, v in row.items() if not k.startswith("Env_Reward_")}
         events.append(
-            HealthEvent(kind, family, f"log.txt: {message}", iteration, numbers=numbers)  # type: ignore[arg-type]
+            HealthEvent(
+                kind,
+                family,  # type: ignore[arg-type]
+                f"log.txt: {message}",
+                iteration,
+                numbers={**stats, **(numbers or {})},
+                **fields,
+            )
         )
 
     for row in rows:
-        losses = {k: row[k] for k in ("Critic_Loss", "Actor_Loss") if k in row}
-        bad = [k for k, v in losses.items() if not math.isfinite(v)]
+        bad = [k for k in NONFINITE_COLUMNS if k in row and not math.isfinite(row[k])]
         if bad:
-            add("nonfinite_update", "nonfinite", row, f"{', '.join(bad)} = nan")
+            add(
+                "nonfinite_update",
+                "nonfinite",
+                row,
+                f"{', '.join(bad)} = nan",
+                tensor=bad[0].lower(),
+            )
         if row.get("Imp_Ratio", 1.0) > cfg.max_importance_ratio:
             add("ratio_explosion", "learner", row, f"Imp_Ratio {row['Imp_Ratio']:.3g}")
         elif row.get("Approx_Kl", 0.0) > cfg.max_kl:
             add("kl_explosion", "learner", row, f"Approx_Kl {row['Approx_Kl']:.3g}")
         if row.get("Adv_Std", 1.0) < cfg.min_adv_std:
             add("adv_zero_spread", "learner", row, f"Adv_Std {row['Adv_Std']:.3g}")
-        loss = row.get("Critic_Loss", math.nan)
-        if len(scale) >= cfg.spike_warmup and loss > cfg.spike_factor * max(scale.median(), 1e-12):
+        for column, kind in SPIKE_COLUMNS.items():
+            value, scale = row.get(column, math.nan), scales[column]
+            if len(scale) >= cfg.spike_warmup and value > cfg.spike_factor * max(
+                scale.median(), 1e-12
+            ):
+                add(
+                    kind,
+                    "learner",
+                    row,
+                    f"{column} {value:.3g} vs median {scale.median():.3g}",
+                    numbers={"median": scale.median()},
+                )
+            scale.add(value)
+        penalty = row.get("Disc_Grad_Penalty", math.nan)
+        if cfg.max_disc_grad_penalty and penalty > cfg.max_disc_grad_penalty:
             add(
-                "critic_loss_spike",
+                "disc_grad_penalty_explosion",
                 "learner",
                 row,
-                f"Critic_Loss {loss:.3g} vs median {scale.median():.3g}",
+                f"Disc_Grad_Penalty {penalty:.3g} (> {cfg.max_disc_grad_penalty:g})",
+                tensor=GRAD_PENALTY,
             )
-        scale.add(loss)
+        if accuracies and cfg.disc_acc_iterations:
+            pinned = all(row[k] >= cfg.disc_acc_threshold for k in accuracies)
+            streak = streak + 1 if pinned else 0
+            if streak == cfg.disc_acc_iterations:
+                shown = ", ".join(f"{k} {row[k]:.3f}" for k in accuracies)
+                add(
+                    "disc_accuracy_saturated",
+                    "learner",
+                    row,
+                    f"the discriminator separates agent from demo perfectly: the style reward "
+                    f"has collapsed ({shown} >= {cfg.disc_acc_threshold:g} for {streak} "
+                    "iterations in a row)",
+                    labels=[k.lower() for k in accuracies],
+                    numbers={"iterations_in_a_row": streak},
+                )
     return events
 
 

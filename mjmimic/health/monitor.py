@@ -7,6 +7,9 @@ device (max |qpos| and |qvel|, which are also its finiteness check, and
 iteration a check of the parameters and normalizer, one actor forward on one step of
 observations (the policy std) and a min/max over the rollout's observations. Only after a
 check fails does the monitor look for *which* env, dim, term or parameter is to blame.
+An adversarial learner (AMP, ADD) adds its discriminator's checks (``adversarial.py``):
+a few comparisons of its update statistics per iteration, and a per-dim comparison of the
+agent's and the demos' discriminator inputs at the first update and now and then.
 
 A finding becomes a ``HealthEvent``; its family's response (``HealthConfig.on_*``) decides
 what happens: warn, skip the update, roll back to checkpoint.pt, or stop with a diagnosis.
@@ -29,6 +32,7 @@ from mjmimic.agents.base import Agent
 from mjmimic.envs.base import Env
 from mjmimic.envs.capabilities import ReferenceDiagnostics, capability
 from mjmimic.health import diagnosis
+from mjmimic.health.adversarial import AdversarialGuards, disc_context, is_disc_stat
 from mjmimic.health.checks import (
     RunningMedian,
     all_finite,
@@ -84,6 +88,7 @@ class HealthMonitor:
         self._warned_at: dict[str, int] = {}
         self._reported_obs_dims: set[int] = set()
         self._scales = {k: RunningMedian() for k in agent.spike_stats}
+        self.adversarial = AdversarialGuards(cfg, agent, env)
         self._snapshot: tuple[dict, dict] | None = None
         # Warnings already recorded this iteration, by kind: a blow-up that lasts many
         # steps is one finding per iteration (the count goes into its numbers).
@@ -481,6 +486,7 @@ class HealthMonitor:
                 k: stats.get(k)
                 for k in ("imp_ratio", "approx_kl", "clip_frac", "adv_mean", "adv_std", "actor_lr")
             }
+            ctx |= disc_context(stats)
             events.append(
                 HealthEvent(
                     kind=kind,
@@ -527,7 +533,10 @@ class HealthMonitor:
             if len(scale) >= cfg.spike_warmup and value > cfg.spike_factor * max(
                 scale.median(), 1e-12
             ):
-                kind = "grad_norm_spike" if key.startswith("grad_norm") else f"{key}_spike"
+                # A discriminator's spikes have their own kinds (and causes); the actor's
+                # and critic's gradient norms share one.
+                generic = key.startswith("grad_norm") and not is_disc_stat(key)
+                kind = "grad_norm_spike" if generic else f"{key}_spike"
                 add(
                     kind,
                     f"{key} spiked to {value:.3g}, {value / max(scale.median(), 1e-12):.0f}x "
@@ -535,6 +544,7 @@ class HealthMonitor:
                     **{key: value, "median": scale.median()},
                 )
             scale.add(value)
+        events += self.adversarial.events(stats, self.iteration)
         events += self._obs_variance_events()
         return events
 

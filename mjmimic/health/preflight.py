@@ -3,6 +3,13 @@
 Each check reads the built env (robot, PD table, motions, engine rates) or a few random
 steps of it and returns ``Finding`` lines: what it looked at, the numbers, and, when
 something is off, what to change. Nothing here trains or writes files.
+
+For a task with ``ReferenceMotions`` (DeepMimic, AMP, ADD) every clip is checked against
+the robot with the checks of ``mjmimic motion check`` (``motion/check.py``): DoF count and
+names of the file, a DoF order that puts many joints far outside their limits, joint
+limits, the lowest body point against the floor. A DoF count or name mismatch already
+stops the env from loading (the reader's one-line error); ``mjmimic train`` runs the
+cheap error-level part of the rest (``require_motions_fit``) before anything trains.
 """
 
 from __future__ import annotations
@@ -15,14 +22,24 @@ from typing import Literal
 import numpy as np
 import torch
 
-from mjmimic.envs.capabilities import EpisodeBounds, ReferenceMotions, capability
+from mjmimic.envs.capabilities import (
+    EpisodeBounds,
+    ReferenceMotions,
+    ReturnBounds,
+    capability,
+)
+from mjmimic.errors import MotionError
 from mjmimic.health.checks import group_dims
+from mjmimic.motion import check as motion_check
 from mjmimic.motion.formats import read_motion
 from mjmimic.paths import expand_path
 
 Level = Literal["ok", "info", "warn", "error"]
 RANDOM_STEPS = 30
 _MAX_LISTED = 4
+_LEVELS: dict[str, Level] = {"error": "error", "warning": "warn", "info": "info"}
+# Frames of a clip put through the floor check (FK per frame); longer clips are strided.
+_FLOOR_FRAMES = 3000
 
 
 @dataclass
@@ -194,20 +211,64 @@ def check_motions(env) -> list[Finding]:
             level = "error"
             text += "; the clip is shorter than two control steps"
         out.append(Finding(level, "motion", text))
-    dof = lib.dof_pos_frames.numpy()
-    over = np.maximum(robot.dof_low - dof.min(0), dof.max(0) - robot.dof_high)
-    worst = [d for d in np.argsort(-over)[:_MAX_LISTED] if over[d] > 0.05]
-    if worst:
-        listed = ", ".join(f"{robot.dof_names[d]} by {over[d]:.2f} rad" for d in worst)
-        out.append(
-            Finding(
-                "warn",
-                "motion",
-                f"the reference leaves the robot's joint limits: {listed}; the character "
-                "cannot track those poses (check DoF order / retargeting)",
-            )
-        )
+        out += _clip_fit(env, clip, floor=True)
     return out
+
+
+def motion_errors(env) -> list[Finding]:
+    """The error-level motion checks that are cheap enough to run before every training
+    run (no FK): a DoF order that puts many joints far outside their limits."""
+    if capability(env, ReferenceMotions) is None:
+        return []
+    found = []
+    for clip in range(env.motion_lib.num_clips):
+        found += [f for f in _clip_fit(env, clip, floor=False) if f.level == "error"]
+    return found
+
+
+def require_motions_fit(env) -> None:
+    """Refuse to train on clips that do not fit the robot (``mjmimic train`` calls this
+    after building the env: a DoF count or name mismatch has stopped the loading already)."""
+    errors = motion_errors(env)
+    if errors:
+        raise MotionError(
+            f"the reference motion does not fit robot {Path(env.robot.source).name}: "
+            + " | ".join(f.message for f in errors)
+            + " (mjmimic doctor --arg_file shows every check; agent.health.preflight_motions: "
+            "false skips this one)"
+        )
+
+
+def _clip_fit(env, clip: int, floor: bool) -> list[Finding]:
+    """``motion/check.py``'s robot checks on one clip of the library (aligned, unwrapped)."""
+    lib, robot = env.motion_lib, env.robot
+    name = lib.names[clip]
+    root_pos, root_rot, dof = _clip_frames(lib, clip)
+    found = motion_check.check_joint_order(dof, robot)
+    found += motion_check.check_joint_limits(dof, robot)
+    if floor:
+        step = max(1, len(dof) // _FLOOR_FRAMES)
+        found += motion_check.check_floor(root_pos[::step], root_rot[::step], dof[::step], robot)
+    return [Finding(_LEVELS[f.severity], "motion", f"{name}: {f.message}") for f in found]
+
+
+def _clip_frames(lib, clip: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Root position, root rotation (wxyz) and DoFs of every frame of ``clip``, float64."""
+    ids = torch.arange(lib.num_clips)
+    counts = lib.clip_num_frames(ids)
+    start = int(counts[:clip].sum())
+    n = int(counts[clip])
+    dof = lib.dof_pos_frames[start : start + n].double().cpu().numpy()
+    fps = float(lib.clip_fps(ids[clip : clip + 1])[0])
+    duration = float(lib.clip_duration(ids[clip : clip + 1])[0])
+    # Frame times; the last one just inside the clip (a wrapping clip's end is its start).
+    times = torch.clamp(torch.arange(n, dtype=torch.float64) / fps, max=duration - 1e-6 / fps)
+    state = lib.get_state(torch.full((n,), clip, dtype=torch.long), times)
+    return (
+        state.root_pos.double().cpu().numpy(),
+        state.root_rot.double().cpu().numpy(),
+        dof,
+    )
 
 
 def check_motion_dofs(env) -> list[Finding]:
@@ -216,21 +277,60 @@ def check_motion_dofs(env) -> list[Finding]:
     if capability(env, ReferenceMotions) is None:
         return []
     path = Path(expand_path(env.motion_source()))
-    if path.suffix.lower() in (".yaml", ".yml") or not path.is_file():
+    if not path.is_file():
         return []
-    robot = env.robot
-    motion = read_motion(path, robot)
-    if motion.joint_names is None:
+    files = [path]
+    if path.suffix.lower() in (".yaml", ".yml"):
+        files = _dataset_files(path)
+    return [finding for f in files for finding in _file_dofs(f, env.robot)]
+
+
+def _dataset_files(path: Path) -> list[Path]:
+    """The clip files a dataset YAML lists (relative to the YAML), those that exist."""
+    import yaml
+
+    try:
+        entries = (yaml.safe_load(path.read_text()) or {}).get("motions") or []
+    except (OSError, yaml.YAMLError, AttributeError):
+        return []
+    files = []
+    for entry in entries:
+        name = entry.get("file") if isinstance(entry, dict) else None
+        if name:
+            clip = Path(expand_path(str(name)))
+            clip = clip if clip.is_absolute() else path.parent / clip
+            if clip.is_file():
+                files.append(clip)
+    return files
+
+
+def _file_dofs(path: Path, robot) -> list[Finding]:
+    """One file's own DoF layout against the robot: unnamed columns (taken in robot
+    order), names in another order (matched by name), robot DoFs the file lacks."""
+    try:
+        motion = read_motion(path, robot)
+    except MotionError as exc:  # a dataset clip the env did not load this way
+        return [Finding("error", "motion DoFs", str(exc))]
+    if motion.joint_names is None or _is_mimickit_pkl(path):
         return [
             Finding(
                 "ok",
                 "motion DoFs",
                 f"{path.name}: {motion.num_dofs} unnamed DoFs = the robot's {robot.num_dofs}, "
-                "taken in robot order",
+                "taken in robot order (the file names no joints: the joint-order check of "
+                "the motion lines is what catches another order)",
             )
         ]
     missing = [d for d in robot.dof_names if d not in motion.joint_names]
     text = f"{path.name}: {motion.num_dofs} named DoFs for a {robot.num_dofs}-DoF robot"
+    shared = [n for n in motion.joint_names if n in robot.dof_names]
+    in_robot_order = [n for n in robot.dof_names if n in motion.joint_names]
+    if shared != in_robot_order:
+        moved = [n for n, m in zip(shared, in_robot_order, strict=True) if n != m]
+        text += (
+            f", in another order ({len(moved)} differ, e.g. {', '.join(moved[:3])}): "
+            "matched to the robot's joints by name"
+        )
     if not missing:
         return [Finding("ok", "motion DoFs", text)]
     return [
@@ -241,6 +341,19 @@ def check_motion_dofs(env) -> list[Finding]:
             f"env.motion_fill_missing_joints values: {', '.join(missing[: _MAX_LISTED * 2])}",
         )
     ]
+
+
+def _is_mimickit_pkl(path: Path) -> bool:
+    """A MimicKit .pkl: its reader gives the robot's DoF names to unnamed columns."""
+    if path.suffix.lower() not in (".pkl", ".pickle"):
+        return False
+    from mjmimic.motion.formats.phc_pkl import is_phc_data
+    from mjmimic.motion.safe_pickle import safe_load
+
+    try:
+        return not is_phc_data(safe_load(path))
+    except MotionError:
+        return False
 
 
 def check_random_steps(env, agent, steps: int = RANDOM_STEPS) -> list[Finding]:
@@ -276,10 +389,10 @@ def check_random_steps(env, agent, steps: int = RANDOM_STEPS) -> list[Finding]:
         )
         return out
     term_text = ", ".join(f"{k} {float(torch.stack(v).mean()):.3f}" for k, v in terms.items())
-    bounds = capability(env, EpisodeBounds)
+    bounds, best_returns = capability(env, EpisodeBounds), capability(env, ReturnBounds)
     best = ""
-    if bounds is not None:
-        per_step = bounds.best_episode_return() / bounds.full_episode_steps()
+    if bounds is not None and best_returns is not None:
+        per_step = best_returns.best_episode_return() / bounds.full_episode_steps()
         best = f", best possible {float(per_step.max()):g}"
     out.append(
         Finding(

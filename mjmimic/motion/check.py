@@ -39,6 +39,14 @@ SPIKE_FACTOR = 100.0  # acceleration spikes: this many times the clip's median (
 ACCEL_FLOOR = 5.0  # m/s^2 or rad/s^2: the "median" of a channel that barely moves
 UPRIGHT_TILT = np.radians(45.0)  # "upright" root: its up axis within this of +z
 MAX_LISTED = 8  # frame indices listed in a message
+# Joint order: a hinge "far" outside its limits is beyond them by this much (rad) in this
+# share of the frames; this many far hinges that another assignment of the clip's columns
+# to the robot's joints brings back inside their limits is a DoF-order mismatch. (Only
+# hinges: the per-axis limits of a ball joint split into 3 hinges are not its real range,
+# and DeepMimic's own clips leave them by 2-4 rad.)
+ORDER_EXCESS = 0.2
+ORDER_SHARE = 0.2
+ORDER_MIN_JOINTS = 3
 
 
 @dataclass
@@ -61,6 +69,7 @@ def check_motion(motion: Motion, robot: RobotModel) -> list[Finding]:
     if not any(f.severity == "error" for f in findings):
         aligned = motion.align_to_robot(robot, motion.name or "motion")
         dof = unwrap_dof_trajectory(robot, aligned.dof_pos)
+        findings += check_joint_order(dof, robot)
         findings += check_joint_limits(dof, robot)
         findings += check_floor(aligned.root_pos, aligned.root_rot, dof, robot)
         findings += check_spikes(aligned.root_pos, dof, aligned.fps, robot.dof_names)
@@ -205,15 +214,77 @@ def check_joint_limits(dof: np.ndarray, robot: RobotModel) -> list[Finding]:
     for d in order[: int(bad.any(axis=0).sum())]:
         parts.append(
             f"{robot.dof_names[d]} by up to {excess[:, d].max():.3f} rad "
-            f"({np.degrees(excess[:, d].max()):.1f} deg) in {100 * bad[:, d].mean():.0f}% of frames"
+            f"({np.degrees(excess[:, d].max()):.1f} deg) in {100 * bad[:, d].mean():.0f}% of "
+            f"frames (clip {dof[:, d].min():.2f} to {dof[:, d].max():.2f}, limits "
+            f"{robot.dof_low[d]:.2f} to {robot.dof_high[d]:.2f})"
         )
     frames = np.nonzero(bad.any(axis=1))[0]
+    hinges = [j.dof_start for j in robot.joints if j.kind == "hinge"]  # see ORDER_EXCESS
+    far = int(((excess[:, hinges] > ORDER_EXCESS).mean(axis=0) >= ORDER_SHARE).sum())
+    hint = (
+        f"; {far} hinge(s) this far outside usually mean the clip's DoF order, units or "
+        "robot model are not this robot's"
+        if far
+        else ""
+    )
     return [
         Finding(
             "warning",
             "joint_limits",
             f"{len(parts)} joint(s) outside their limits: {'; '.join(parts)}; the simulated "
-            "robot cannot follow there (retarget with limits)",
+            f"robot cannot follow there (retarget with limits){hint}",
+            frames[:MAX_LISTED].tolist(),
+        )
+    ]
+
+
+def check_joint_order(dof: np.ndarray, robot: RobotModel) -> list[Finding]:
+    """Many hinges far outside their limits, while the same columns fit the limits in
+    another order: the clip's DoFs are not in the robot's order (a MimicKit .pkl, CSV or
+    plain array made for another joint order or another model of the robot)."""
+    from scipy.optimize import linear_sum_assignment
+
+    hinges = [j.dof_start for j in robot.joints if j.kind == "hinge"]
+    if len(hinges) < ORDER_MIN_JOINTS or dof.shape[0] == 0:
+        return []
+    low, high = robot.dof_low[hinges], robot.dof_high[hinges]
+    x = dof[:, hinges]
+    excess = np.maximum(low - x, x - high)  # (T, H), each column against its own joint
+    share = (excess > ORDER_EXCESS).mean(axis=0)
+    bad = np.nonzero(share >= ORDER_SHARE)[0]
+    if bad.size < ORDER_MIN_JOINTS:
+        return []
+    # Every column against every joint (on at most ~1000 frames): the assignment of
+    # columns to joints with the least mean excess beyond the limits.
+    sub = x[:: max(1, x.shape[0] // 1000)]
+    over = np.maximum(low[None, None, :] - sub[:, :, None], sub[:, :, None] - high[None, None, :])
+    far = (over > ORDER_EXCESS).mean(axis=0)  # far[c, j]
+    rows, cols = linear_sum_assignment(np.maximum(over, 0.0).mean(axis=0))
+    best = np.empty(len(hinges), dtype=int)
+    best[rows] = cols
+    remaining = int((far[np.arange(len(hinges)), best] >= ORDER_SHARE).sum())
+    if remaining > bad.size // 3:
+        return []  # no order explains it: the limits finding says how far each joint is
+    names = [robot.dof_names[d] for d in hinges]
+    worst = bad[np.argsort(-excess[:, bad].max(axis=0))]
+    listed = [
+        f"{names[c]} by up to {excess[:, c].max():.2f} rad in {100 * share[c]:.0f}% of frames "
+        f"(clip {x[:, c].min():.2f} to {x[:, c].max():.2f}, limits {low[c]:.2f} to {high[c]:.2f})"
+        for c in worst[:MAX_LISTED]
+    ]
+    if worst.size > MAX_LISTED:
+        listed.append(f"{worst.size - MAX_LISTED} more")
+    frames = np.nonzero((excess[:, bad] > ORDER_EXCESS).any(axis=1))[0]
+    return [
+        Finding(
+            "error",
+            "joint_order",
+            f"{bad.size} of {len(hinges)} joints are far outside their limits ("
+            + "; ".join(listed)
+            + "), but the clip's columns fit the robot's limits in another order: the "
+            "clip's DoF order is likely not the robot's. Write the clip with the "
+            f"robot's DoFs in this order: {', '.join(robot.dof_names)} (a MimicKit .pkl "
+            "carries no joint names), or use a file with joint names",
             frames[:MAX_LISTED].tolist(),
         )
     ]
@@ -226,13 +297,15 @@ def check_floor(
     lowest = lowest_points(root_pos, root_rot, dof, robot)
     findings = []
     sunk = np.nonzero(lowest < -PENETRATION)[0]
+    deepest = int(lowest.argmin())
     if sunk.size:
         findings.append(
             Finding(
                 "warning",
                 "floor_penetration",
                 f"the robot is up to {-lowest.min():.3f} m below the floor in "
-                f"{100 * sunk.size / lowest.size:.0f}% of frames; raise the root or fix the "
+                f"{100 * sunk.size / lowest.size:.0f}% of frames (deepest at frame {deepest}: "
+                f"lowest point z = {lowest[deepest]:.3f} m); raise the root or fix the "
                 "retargeting",
                 sunk[:MAX_LISTED].tolist(),
             )
@@ -245,7 +318,9 @@ def check_floor(
                 "warning",
                 "floating",
                 f"the robot's lowest point stays {grounded:.3f} m or more above the floor in "
-                "95% of frames: the clip floats; lower the root",
+                f"95% of frames (nearest the floor at frame {deepest}: z = "
+                f"{lowest[deepest]:.3f} m): the clip floats; lower the root",
+                [deepest],
             )
         )
     return findings

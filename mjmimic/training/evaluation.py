@@ -9,7 +9,7 @@ import torch
 
 from mjmimic.agents.base import Agent
 from mjmimic.envs.base import Env
-from mjmimic.envs.capabilities import EpisodeBounds, TrackingMetrics, capability
+from mjmimic.envs.capabilities import EpisodeBounds, ReturnBounds, TrackingMetrics, capability
 from mjmimic.training.episodes import EpisodeTracker
 from mjmimic.training.evaluation_config import EvaluationConfig
 from mjmimic.training.tracking_report import TrackingRecorder, TrackingReport
@@ -57,11 +57,13 @@ def run_evaluation(
 ) -> Evaluation:
     """``evaluate``, with the per-body report (names, per-clip-time errors) beside it.
 
-    What is measured depends on the task's capabilities: normalized return and length
-    fraction need ``EpisodeBounds``, tracking errors and success need ``TrackingMetrics``
-    (without it ``report`` is None and only returns and lengths are measured)."""
+    What is measured depends on the task's capabilities: normalized return needs
+    ``ReturnBounds``, length fraction ``EpisodeBounds``, tracking errors and success need
+    ``TrackingMetrics`` (without it ``report`` is None and only returns and lengths are
+    measured)."""
     quota = max(1, math.ceil(num_episodes / env.num_envs))
     bounds = capability(env, EpisodeBounds)
+    best_returns = capability(env, ReturnBounds)
     tracking_env = capability(env, TrackingMetrics)
     metrics = TRACKING_METRICS if tracking_env is not None else ()
     tracker = EpisodeTracker(env.num_envs, metrics, quota=quota)
@@ -85,7 +87,7 @@ def run_evaluation(
         # The agent runs its networks under inference mode itself; env state must stay
         # ordinary tensors (the engine updates some in place on reset).
         while not tracker.quota_met():
-            best = bounds.best_episode_return() if bounds else None
+            best = best_returns.best_episode_return() if best_returns else None
             full = bounds.full_episode_steps() if bounds else None
             # Observations to the agent's device, actions back (both the CPU by default).
             action = agent.act(obs.to(agent.device), deterministic=True).to(env.device)

@@ -251,9 +251,7 @@ def build_env(run: RunConfig, num_envs: int | None = None, **shared: Any) -> Env
 
 def build_agent(run: RunConfig, env: Env) -> Agent:
     """A fresh agent of ``run.agent.agent_name`` sized for ``env``."""
-    agent_cls = AGENTS.get(run.agent.agent_name).cls
-    low, high = env.action_bounds()
-    return agent_cls(run.agent, env.obs_dim, low, high, env.num_envs, device=run.device)
+    return AGENTS.get(run.agent.agent_name).cls.from_env(run.agent, env, device=run.device)
 
 
 def build_env_and_agent(run: RunConfig, num_envs: int | None = None) -> tuple[Env, Agent]:

@@ -166,16 +166,14 @@ class DeepMimicEnv(CharEnv):
         char = self.char_state()
         targets, ref = self._targets(None), self._current_reference()
         obs = compute_deepmimic_obs(char, targets, self._phase(None), self.obs_settings)
-        reward, terms = compute_deepmimic_reward(
-            char, ref, self.joint_weights, self.dof_weights, self.reward_settings
-        )
+        reward, terms = self._reward(char, ref)
         clips = self.motion_ids
         done = compute_done(
             time=self.time,
             episode_length=self.cfg.episode_length,
             motion_time=self.motion_start + self.time,
             motion_duration=self.motion_lib.clip_duration(clips),
-            motion_wraps=self.motion_lib.clip_loop_mode(clips) == LOOP_WRAP,
+            motion_wraps=self._clip_end_continues(clips),
             ground_contact=self.engine.ground_contact,
             contact_body_mask=self.contact_body_mask,
             char_body_pos=char.body_pos,
@@ -191,7 +189,25 @@ class DeepMimicEnv(CharEnv):
         info: dict[str, Any] = {"reward_terms": {k: terms[k] for k in self.info_spec.reward_terms}}
         if self.compute_tracking_errors:
             info["tracking"] = self._tracking_errors(char, ref)
+        self._after_step(char, ref, info)
         return obs, reward, done, info
+
+    # -------------------------------------------------- hooks for the tasks built on this
+    def _reward(
+        self, char: CharState, ref: CharState
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """(N,) reward and its named terms (AMP: zero, no terms)."""
+        return compute_deepmimic_reward(
+            char, ref, self.joint_weights, self.dof_weights, self.reward_settings
+        )
+
+    def _clip_end_continues(self, clips: torch.Tensor) -> torch.Tensor:
+        """(N,) bool: the episode goes on past the clip's end (looping clips; AMP: all)."""
+        return self.motion_lib.clip_loop_mode(clips) == LOOP_WRAP
+
+    def _after_step(self, char: CharState, ref: CharState, info: dict[str, Any]) -> None:
+        """Last in ``step``, with the post-step character and reference: a subclass adds
+        its ``info`` extras here (AMP/ADD: the discriminator observations)."""
 
     def shared_resources(self) -> dict[str, Any]:
         return {"motion_lib": self.motion_lib}

@@ -134,30 +134,56 @@ def compute_deepmimic_obs(
 
 
 def _target_obs(char: CharState, tar: CharState, cfg: ObsSettings) -> torch.Tensor:
-    n, steps = tar.root_pos.shape[:2]
+    n = tar.root_pos.shape[0]
     ref_pos = char.root_pos if cfg.global_obs else tar.root_pos[:, 0]
-    # Per step: [root pos diff, root tan axis, root norm axis, key_1 … key_K]
+    frames = target_frame_obs(ref_pos, tar.root_rot[:, 0], tar, cfg.global_obs, cfg.root_height_obs)
+    return frames.reshape(n, -1)
+
+
+def target_frame_obs(
+    ref_root_pos: torch.Tensor,
+    ref_root_rot: torch.Tensor,
+    frames: CharState,
+    global_obs: bool,
+    root_height_obs: bool,
+) -> torch.Tensor:
+    """MimicKit's target-frame encoding of a stack of S frames, (N, S, per_frame).
+
+    Per frame: root position minus ``ref_root_pos`` (N, 3), with z replaced by the
+    frame's absolute root height if ``root_height_obs``, else dropped; root rotation
+    tan-norm; joint rotation tan-norms; key positions relative to that frame's own root.
+    Without ``global_obs`` the positions and the root rotation are seen from the heading
+    frame of ``ref_root_rot`` (N, 4). DeepMimic's target observation and AMP's
+    discriminator frames (``envs/amp/observations.py``) are this encoding with different
+    reference roots. ``frames`` (N, S, ...) needs root_pos, root_rot, joint_rot, key_pos.
+    """
+    n, steps = frames.root_pos.shape[:2]
+    # Per frame: [root pos diff, root tan axis, root norm axis, key_1 … key_K]
     vecs = torch.cat(
         [
-            (tar.root_pos - ref_pos.unsqueeze(-2)).unsqueeze(-2),
-            tan_norm(tar.root_rot).view(n, steps, 2, 3),
-            tar.key_pos - tar.root_pos.unsqueeze(-2),
+            (frames.root_pos - ref_root_pos.unsqueeze(-2)).unsqueeze(-2),
+            tan_norm(frames.root_rot).view(n, steps, 2, 3),
+            frames.key_pos - frames.root_pos.unsqueeze(-2),
         ],
         dim=-2,
     )
-    if not cfg.global_obs:
-        cos, sin = heading_cos_sin(tar.root_rot[:, 0])
+    if not global_obs:
+        cos, sin = heading_cos_sin(ref_root_rot)
         vecs = yaw_rotate_inverse(cos[:, None, None], sin[:, None, None], vecs)
     vecs = vecs.reshape(n, steps, -1)
-    if cfg.root_height_obs:
-        root_part = torch.cat([vecs[..., :2], tar.root_pos[..., 2:3]], dim=-1)
+    if root_height_obs:
+        root_part = torch.cat([vecs[..., :2], frames.root_pos[..., 2:3]], dim=-1)
     else:
         root_part = vecs[..., :2]
-    out = torch.cat(
-        [root_part, vecs[..., 3:9], tan_norm(tar.joint_rot).reshape(n, steps, -1), vecs[..., 9:]],
+    return torch.cat(
+        [
+            root_part,
+            vecs[..., 3:9],
+            tan_norm(frames.joint_rot).reshape(n, steps, -1),
+            vecs[..., 9:],
+        ],
         dim=-1,
     )
-    return out.reshape(n, -1)
 
 
 # --------------------------------------------------------------------------------------
@@ -195,50 +221,65 @@ def observation_layout(
             f"{len(dof_names)} DoF names for {num_dofs} DoFs"
         )
     joint_bodies = body_names[1:]
-
-    def term(name: str, labels: list[str]) -> ObsTerm:
-        return ObsTerm(name, len(labels), tuple(labels))
-
-    def vec(prefix: str) -> list[str]:
-        return [f"{prefix}.{a}" for a in _AXES]
-
-    def rot(prefix: str) -> list[str]:
-        return [f"{prefix}.{s}" for s in _TAN_NORM_LABELS]
-
     terms = []
     if cfg.root_height_obs:
-        terms.append(term("root_height", ["root_height"]))
+        terms.append(obs_term("root_height", ["root_height"]))
     terms += [
-        term("root_rot", rot("root_rot")),
-        term("root_vel", vec("root_vel")),
-        term("root_ang_vel", vec("root_ang_vel")),
-        term("joint_rot", [lb for b in joint_bodies for lb in rot(f"joint_rot[{b}]")]),
-        term("dof_vel", [f"dof_vel[{d}]" for d in dof_names]),
-        term("key_pos", [lb for k in key_body_names for lb in vec(f"key_pos[{k}]")]),
+        obs_term("root_rot", rot_labels("root_rot")),
+        obs_term("root_vel", vec_labels("root_vel")),
+        obs_term("root_ang_vel", vec_labels("root_ang_vel")),
+        obs_term("joint_rot", [lb for b in joint_bodies for lb in rot_labels(f"joint_rot[{b}]")]),
+        obs_term("dof_vel", [f"dof_vel[{d}]" for d in dof_names]),
+        obs_term("key_pos", [lb for k in key_body_names for lb in vec_labels(f"key_pos[{k}]")]),
     ]
     if cfg.enable_phase_obs:
         k = range(cfg.num_phase_encoding)
         terms.append(
-            term("phase", ["phase"] + [f"phase.sin{i}" for i in k] + [f"phase.cos{i}" for i in k])
+            obs_term(
+                "phase", ["phase"] + [f"phase.sin{i}" for i in k] + [f"phase.cos{i}" for i in k]
+            )
         )
     if cfg.enable_tar_obs:
         for step in cfg.tar_obs_steps:
-            p = f"tar{step}"
-            root = [f"{p}.root_pos.x", f"{p}.root_pos.y"]
-            if cfg.root_height_obs:
-                root.append(f"{p}.root_height")
-            terms += [
-                term(f"{p}.root_pos", root),
-                term(f"{p}.root_rot", rot(f"{p}.root_rot")),
-                term(
-                    f"{p}.joint_rot",
-                    [lb for b in joint_bodies for lb in rot(f"{p}.joint_rot[{b}]")],
-                ),
-                term(
-                    f"{p}.key_pos", [lb for k in key_body_names for lb in vec(f"{p}.key_pos[{k}]")]
-                ),
-            ]
+            terms += target_frame_terms(
+                f"tar{step}", joint_bodies, key_body_names, cfg.root_height_obs
+            )
     return [t for t in terms if t.size > 0]
+
+
+def target_frame_terms(
+    prefix: str, joint_bodies: list[str], key_body_names: list[str], root_height_obs: bool
+) -> list[ObsTerm]:
+    """The terms of one frame of ``target_frame_obs``, named ``<prefix>.root_pos`` (x, y,
+    then ``<prefix>.root_height`` if ``root_height_obs``), ``<prefix>.root_rot``,
+    ``<prefix>.joint_rot``, ``<prefix>.key_pos``; empty terms included."""
+    root = [f"{prefix}.root_pos.x", f"{prefix}.root_pos.y"]
+    if root_height_obs:
+        root.append(f"{prefix}.root_height")
+    return [
+        obs_term(f"{prefix}.root_pos", root),
+        obs_term(f"{prefix}.root_rot", rot_labels(f"{prefix}.root_rot")),
+        obs_term(
+            f"{prefix}.joint_rot",
+            [lb for b in joint_bodies for lb in rot_labels(f"{prefix}.joint_rot[{b}]")],
+        ),
+        obs_term(
+            f"{prefix}.key_pos",
+            [lb for k in key_body_names for lb in vec_labels(f"{prefix}.key_pos[{k}]")],
+        ),
+    ]
+
+
+def obs_term(name: str, labels: list[str]) -> ObsTerm:
+    return ObsTerm(name, len(labels), tuple(labels))
+
+
+def vec_labels(prefix: str) -> list[str]:
+    return [f"{prefix}.{a}" for a in _AXES]
+
+
+def rot_labels(prefix: str) -> list[str]:
+    return [f"{prefix}.{s}" for s in _TAN_NORM_LABELS]
 
 
 def observation_labels(layout: list[ObsTerm]) -> list[str]:

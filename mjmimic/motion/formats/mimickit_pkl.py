@@ -53,11 +53,7 @@ def mimickit_motion(data: object, robot: RobotModel, path: Path) -> Motion:
     frames = _frames(data["frames"], src)
     expected = 6 + robot.num_dofs
     if frames.shape[1] != expected:
-        raise MotionError(
-            f"{src}: MimicKit frames have {frames.shape[1]} numbers but robot "
-            f"{Path(robot.source).name} needs 6 + {robot.num_dofs} = {expected} (root position, "
-            "root exp-map, then its DoFs); use the robot the clip was made for"
-        )
+        raise MotionError(_width_message(src, frames.shape[1], robot))
     if not np.isfinite(frames).all():
         raise MotionError(f"{src}: frames contain NaN or infinite values")
     root_rot = exp_map_to_quat(torch.from_numpy(frames[:, 3:6])).numpy()
@@ -121,6 +117,44 @@ def mimickit_dofs_to_dof_pos(robot: RobotModel, mk_dofs: np.ndarray) -> np.ndarr
             sl = slice(j.dof_start, j.dof_start + j.dof_count)
             dof[:, sl] = mk_dofs[:, sl]
     return unwrap_dof_trajectory(robot, dof)
+
+
+def _width_message(src: str, width: int, robot: RobotModel) -> str:
+    """A frame width that is not the robot's: what was found, what the robot needs, and
+    which bundled robot profiles have the found DoF count (the robot it was made for)."""
+    names = robot.dof_names
+    shown = ", ".join(names[:3]) + (f", ..., {names[-1]}" if len(names) > 3 else "")
+    found = width - 6
+    text = (
+        f"{src}: MimicKit frames have {width} numbers but robot {Path(robot.source).name} "
+        f"needs 6 + {robot.num_dofs} = {6 + robot.num_dofs} (root position, root exp-map, "
+        f"then its {robot.num_dofs} DoFs {shown})"
+        + (f"; the file's frames hold {found} DoFs" if found > 0 else "")
+    )
+    others = _profiles_with_dofs(found)
+    if others:
+        text += f", the DoF count of robot profile(s) {', '.join(others)}"
+    return (
+        text + ": the clip was made for another robot; train it on that robot, or retarget "
+        "its source motion to this one (mjmimic motion retarget SRC --robot NAME)"
+    )
+
+
+def _profiles_with_dofs(count: int) -> list[str]:
+    """Names of the bundled robot profiles with ``count`` joints (best effort: a hint)."""
+    try:
+        import yaml
+
+        from mjmimic.robots.profiles import PROFILES_DIR
+
+        out = []
+        for path in sorted(PROFILES_DIR.glob("*.yaml")):
+            data = yaml.safe_load(path.read_text()) or {}
+            if len(data.get("joints") or {}) == count:
+                out.append(str(data.get("name", path.stem)))
+        return out
+    except Exception:  # a hint only; never hide the real error behind another
+        return []
 
 
 def _loop_mode(value, src: str) -> str:

@@ -1,0 +1,1 @@
+"""ADD: DeepMimic tracking with paired simulated / reference discriminator observations."""
