@@ -153,9 +153,9 @@ class HealthConfig:
     disc_obs_check_every: int = field(
         default=100,
         metadata={
-            "help": "compare agent and demo discriminator inputs at the first update, then "
-            "every this many iterations and when the accuracies are found pinned (new dims "
-            "only); 0 = the first update and the pinned accuracies only",
+            "help": "compare agent and demo discriminator inputs every this many iterations "
+            "(not at the first update: an untrained policy is far from any clip) and when the "
+            "accuracies are found pinned (new dims only); 0 = only when pinned",
             "range": "0-1000",
         },
     )
