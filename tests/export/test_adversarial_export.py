@@ -49,9 +49,7 @@ def test_a_trained_adversarial_policy_exports_and_runs_alone(name, tmp_path, sha
     meta, err = export_policy(model, onnx_file)
     assert err < 1e-4  # onnxruntime against torch, largest action difference
 
-    sim = Sim2Sim(
-        onnx_file, REPO_DIR / "mjmimic" / "assets" / "robots" / "humanoid" / "humanoid.xml"
-    )
+    sim = Sim2Sim(onnx_file, ASSETS_DIR / "robots" / "humanoid" / "humanoid.xml")
     report = sim.run(0.2)
     assert report.steps == 6
     if name == "ADD":
