@@ -394,14 +394,15 @@ def check_random_steps(env, agent, steps: int = RANDOM_STEPS) -> list[Finding]:
     if bounds is not None and best_returns is not None:
         per_step = best_returns.best_episode_return() / bounds.full_episode_steps()
         best = f", best possible {float(per_step.max()):g}"
-    out.append(
-        Finding(
-            "ok",
-            "reward",
+    if not terms and not r.any():
+        # AMP: the task rewards nothing; the learner's discriminator does.
+        text = "the task gives none (no reward terms): the learner supplies it (AMP)"
+    else:
+        text = (
             f"per-step reward {float(r.mean()):.3f} (min {float(r.min()):.3f}, max "
-            f"{float(r.max()):.3f}{best}); terms: {term_text}",
+            f"{float(r.max()):.3f}{best}); terms: {term_text}"
         )
-    )
+    out.append(Finding("ok", "reward", text))
     dead = [k for k, v in terms.items() if float(torch.stack(v).mean()) < 1e-3]
     if dead:
         out.append(

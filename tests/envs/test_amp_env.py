@@ -310,3 +310,15 @@ def test_export_and_sim2sim_of_an_amp_policy_embed_and_need_no_clip(tmp_path, ca
     step_clip = ASSETS_DIR / "motions" / "humanoid_step.npz"
     report = Sim2Sim(onnx_file, HUMANOID, str(step_clip)).run(0.1)
     assert len(report.root_pos_err) == 3
+
+
+def test_doctor_on_the_amp_example_says_the_learner_supplies_the_reward(shared_data, capsys):
+    arg_file = str(REPO_DIR / "args/amp_humanoid.txt")
+    code = main(["doctor", "--arg_file", arg_file, "--num_envs", "2", "--threads", "1"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0 and out[-1].startswith("pre-flight: no problems")
+    (reward,) = [line for line in out if " reward:" in line]
+    assert (
+        reward
+        == "[ok   ] reward: the task gives none (no reward terms): the learner supplies it (AMP)"
+    )
