@@ -208,3 +208,22 @@ def test_key_body_termination_in_the_root_frame():
         episode_length=10.0, cfg=cfg, key_ids=torch.tensor([2, 4]), **dataclasses.asdict(c)
     )
     assert flags.tolist() == [NULL] * N
+
+
+def test_clocks_summed_in_float32_end_on_the_step_they_should():
+    """100 steps of 1/30 s add up to 3.3333316 s in float32, short of the 3.3333333 s
+    clip (101 frames at 30 fps): without a tolerance the clip ended one step late (test
+    episodes ran 101 of 100 steps). The same for the time limit."""
+    c = Case()
+    clock = torch.zeros(N)
+    for _ in range(100):
+        clock += 1.0 / 30.0
+    assert float(clock[0]) < 100 / 30  # the float32 shortfall this guards against
+    c.time, c.motion_time = clock.clone(), clock.clone()
+    c.motion_duration = torch.full((N,), 100 / 30)
+    assert c.done(EARLY, episode_length=10.0) == [SUCC] * N
+    c.motion_time = torch.zeros(N)
+    assert c.done(EARLY, episode_length=100 / 30) == [TIME] * N
+    # One step earlier is not the end of either.
+    c.time = c.motion_time = clock - 1.0 / 30.0
+    assert c.done(EARLY, episode_length=100 / 30) == [NULL] * N

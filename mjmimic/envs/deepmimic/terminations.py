@@ -44,6 +44,9 @@ class TerminationSettings:
     key_body_termination_dist: float | None = None  # m; None = no key-body check
 
 
+CLOCK_TOLERANCE = 1e-3  # s
+
+
 def compute_done(
     *,
     time: torch.Tensor,
@@ -71,8 +74,12 @@ def compute_done(
     key-body check needs them).
     """
     done = torch.full_like(time, int(DoneFlag.NULL), dtype=torch.long)
-    done.masked_fill_(time >= episode_length, int(DoneFlag.TIME))
-    done.masked_fill_((motion_time >= motion_duration) & ~motion_wraps, int(DoneFlag.SUCC))
+    # The clocks add dt each step in float32, and k * dt summed can fall short of k * dt
+    # (100 steps of 1/30 s: 3.3333316 < 3.3333333; 4000 of 5 ms: 3.5e-4 s short), which
+    # played one step past a clip's end; the tolerance is below a step down to 1 kHz.
+    done.masked_fill_(time >= episode_length - CLOCK_TOLERANCE, int(DoneFlag.TIME))
+    clip_over = motion_time >= motion_duration - CLOCK_TOLERANCE
+    done.masked_fill_(clip_over & ~motion_wraps, int(DoneFlag.SUCC))
     if not cfg.enable_early_termination:
         return done
 
