@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from mimickit_agent_files import load_agent_file, mimickit_humanoid_agent_yaml
 
 from mjmimic.agents.add import ADDAgent
 from mjmimic.agents.adversarial_config import ADDConfig, AMPModelConfig, DiscOptimizerConfig
@@ -16,11 +17,9 @@ from mjmimic.agents.amp import AMPAgent
 from mjmimic.agents.config import OptimizerConfig
 from mjmimic.agents.diff_normalizer import DiffNormalizer
 from mjmimic.agents.discriminator import disc_reward
-from mjmimic.config import load_config, load_yaml
 from mjmimic.envs.base import InfoSpec
 from mjmimic.envs.done import DoneFlag
 from mjmimic.errors import ConfigError
-from mjmimic.training.setup import _agent_config_cls
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -92,68 +91,7 @@ def _iteration(agent, env, obs):
     return obs, agent.update()
 
 
-ADD_HUMANOID_YAML = """\
-agent_name: "ADD"
-
-model:
-  actor_net: "fc_2layers_1024units"
-  actor_init_output_scale: 0.01
-  actor_std_type: "FIXED"
-  action_std: 0.05
-
-  critic_net: "fc_2layers_1024units"
-
-  disc_net: "fc_2layers_1024units"
-
-actor_optimizer:
-    type: "SGD"
-    learning_rate: 1e-4
-
-critic_optimizer:
-    type: "SGD"
-    learning_rate: 1e-4
-
-disc_optimizer:
-    type: "SGD"
-    learning_rate: 2.5e-4
-    weight_decay: 0.0001
-
-discount: 0.99
-steps_per_iter: 32
-iters_per_output: 100
-test_episodes: 32
-normalizer_samples: 100000000
-
-actor_epochs: 5
-actor_batch_size: 4
-critic_epochs: 2
-critic_batch_size: 2
-disc_epochs: 2
-disc_batch_size: 2
-
-td_lambda: 0.95
-ppo_clip_ratio: 0.2
-norm_adv_clip: 4.0
-action_bound_weight: 10.0
-action_entropy_weight: 0.0
-action_reg_weight: 0.0
-
-disc_buffer_size: 200000
-disc_replay_samples: 1000
-disc_logit_reg: 0.01
-disc_grad_penalty: 2
-disc_reward_scale: 2
-
-task_reward_weight: 0.0
-disc_reward_weight: 1.0
-"""
-
-
-def load_agent_file(path):
-    """An agent YAML as the run builder loads it (agent_name picks the config class)."""
-    data, origins = load_yaml(path)
-    cls = _agent_config_cls(data, origins, str(path))
-    return load_config(cls, data, str(path), origins, section="agent")
+ADD_HUMANOID_YAML = mimickit_humanoid_agent_yaml("ADD")
 
 
 def test_mimickit_add_yamls_load_unchanged(tmp_path):
