@@ -249,6 +249,8 @@ def summarize(out: Path, task: Task) -> dict:
         "raw_physics_steps_per_s": physics,
     }
     summary["ratio_to_raw_physics"] = summary["end_to_end_samples_per_s"] / physics
+    # A task without a measure logs it as NaN (AMP: no tracking): null, not NaN, in JSON.
+    summary = {k: None if isinstance(v, float) and v != v else v for k, v in summary.items()}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     plot_curves(table, tested, out / "curves.png")
     print(json.dumps(summary, indent=2))

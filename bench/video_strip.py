@@ -24,8 +24,8 @@ def strip(video: Path, out: Path, frames: int, start: float, end: float | None, 
     fps = float(meta.get("fps", 30.0))
     images = iio.imread(video)  # (T, H, W, 3)
     last = len(images) - 1
-    first_i = min(int(round(start * fps)), last)
-    last_i = last if end is None else min(int(round(end * fps)), last)
+    first_i = min(round(start * fps), last)
+    last_i = last if end is None else min(round(end * fps), last)
     picks = np.linspace(first_i, last_i, frames).round().astype(int)
     tiles = []
     for i in picks:
