@@ -14,6 +14,8 @@ compares against.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from mjmimic.envs.char_state import CharState
@@ -139,4 +141,23 @@ def reference_frames(
         root_ang_vel=window(state.root_ang_vel),
         dof_vel=window(state.dof_vel),
         body_pos=body_pos,
+    )
+
+
+def env_history(env: Any, num_steps: int) -> DiscHistory:
+    """A history of ``num_steps`` frames sized for a DeepMimic-family env: its envs,
+    robot, key bodies and device (AMP's and ADD's, each one or two of them)."""
+    robot = env.robot
+    return DiscHistory(
+        env.num_envs, num_steps, robot.num_bodies, robot.num_dofs, env.key_ids, env.device
+    )
+
+
+def env_reference_window(
+    env: Any, clips: torch.Tensor, t0: torch.Tensor, num_steps: int
+) -> CharState:
+    """``reference_frames`` of a DeepMimic-family env's motion library, step and key
+    bodies: the window a reset pre-fills and a demo sample encodes."""
+    return reference_frames(
+        env.motion_lib, clips, t0, num_steps, env.dt, env.key_ids, env.kinematics
     )

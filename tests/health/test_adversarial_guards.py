@@ -19,6 +19,7 @@ import pytest
 import torch
 import yaml
 
+from mjmimic.agents.amp import AMPAgent
 from mjmimic.agents.ppo import PPOAgent
 from mjmimic.cli.main import main
 from mjmimic.errors import ConfigError
@@ -48,20 +49,10 @@ CALM = {**CALM_PPO, **CALM_DISC}
 class DiscPPO(PPOAgent):
     """PPO with the AMP/ADD agents' statistic names, order and accuracy statistics."""
 
-    update_stat_order = (
-        "disc_reward_mean",
-        "disc_reward_std",
-        *PPOAgent.update_stat_order,
-        "disc_loss",
-        "disc_grad_penalty",
-        "grad_norm_disc",
-        "disc_agent_logit",
-        "disc_demo_logit",
-        "disc_agent_acc",
-        "disc_demo_acc",
-    )
-    spike_stats = (*PPOAgent.spike_stats, "disc_grad_penalty", "grad_norm_disc")
-    accuracy_stats = ("disc_agent_acc", "disc_demo_acc")
+    # The real learner's names and order, not a copy of them.
+    update_stat_order = AMPAgent.update_stat_order
+    spike_stats = AMPAgent.spike_stats
+    accuracy_stats = AMPAgent.accuracy_stats
 
     disc_reward: float = 0.7  # what the scripted discriminator "pays"
     disc_stats: dict[str, float] = CALM_DISC

@@ -26,7 +26,7 @@ from mjmimic.envs.base import InfoSpec
 from mjmimic.envs.char_state import CharState
 from mjmimic.envs.deepmimic.env import DeepMimicEnv
 from mjmimic.envs.deepmimic.observations import observation_labels, observation_size
-from mjmimic.envs.disc_history import DiscHistory, reference_frames
+from mjmimic.envs.disc_history import env_history, env_reference_window
 from mjmimic.motion.library import MotionLib
 
 
@@ -45,18 +45,8 @@ class ADDEnv(DeepMimicEnv):
         self.num_disc_obs_steps = cfg.num_disc_obs_steps
         self.disc_settings = cfg.disc_settings()
 
-        def history() -> DiscHistory:
-            return DiscHistory(
-                num_envs,
-                cfg.num_disc_obs_steps,
-                robot.num_bodies,
-                robot.num_dofs,
-                self.key_ids,
-                self.device,
-            )
-
-        self.disc_history = history()  # the simulated character
-        self.demo_history = history()  # the reference at the same motion times
+        self.disc_history = env_history(self, cfg.num_disc_obs_steps)  # the simulated character
+        self.demo_history = env_history(self, cfg.num_disc_obs_steps)  # the reference, same times
         self.disc_layout = add_disc_obs_layout(
             cfg.num_disc_obs_steps, robot.body_names, robot.dof_names
         )
@@ -77,14 +67,8 @@ class ADDEnv(DeepMimicEnv):
         at t0-(n-1)dt ... t0."""
         obs = super().reset(env_ids)
         ids = torch.arange(self.num_envs, device=self.device) if env_ids is None else env_ids
-        frames = reference_frames(
-            self.motion_lib,
-            self.motion_ids[ids],
-            self.motion_start[ids],
-            self.num_disc_obs_steps,
-            self.dt,
-            self.key_ids,
-            self.kinematics,
+        frames = env_reference_window(
+            self, self.motion_ids[ids], self.motion_start[ids], self.num_disc_obs_steps
         )
         self.disc_history.fill(ids, frames)
         self.demo_history.fill(ids, frames)

@@ -33,7 +33,7 @@ from mjmimic.envs.capabilities import ReturnBounds, TrackingMetrics
 from mjmimic.envs.char_state import CharState
 from mjmimic.envs.deepmimic.env import DeepMimicEnv
 from mjmimic.envs.deepmimic.observations import observation_labels, observation_size
-from mjmimic.envs.disc_history import DiscHistory, reference_frames
+from mjmimic.envs.disc_history import env_history, env_reference_window
 from mjmimic.motion.library import MotionLib
 
 
@@ -53,14 +53,7 @@ class AMPEnv(DeepMimicEnv):
         robot = self.robot
         self.num_disc_obs_steps = cfg.num_disc_obs_steps
         self.disc_settings = cfg.disc_settings()
-        self.disc_history = DiscHistory(
-            num_envs,
-            cfg.num_disc_obs_steps,
-            robot.num_bodies,
-            robot.num_dofs,
-            self.key_ids,
-            self.device,
-        )
+        self.disc_history = env_history(self, cfg.num_disc_obs_steps)
         self.disc_layout = amp_disc_obs_layout(
             cfg.num_disc_obs_steps,
             robot.body_names,
@@ -132,13 +125,5 @@ class AMPEnv(DeepMimicEnv):
         return spec
 
     # ------------------------------------------------------------------------ helpers
-    def _reference_window(self, clips: torch.Tensor, t0: torch.Tensor):
-        return reference_frames(
-            self.motion_lib,
-            clips,
-            t0,
-            self.num_disc_obs_steps,
-            self.dt,
-            self.key_ids,
-            self.kinematics,
-        )
+    def _reference_window(self, clips: torch.Tensor, t0: torch.Tensor) -> CharState:
+        return env_reference_window(self, clips, t0, self.num_disc_obs_steps)
