@@ -3,6 +3,8 @@
 mjmimic doctor output/my_run                 # what went wrong, from the files
 mjmimic doctor output/my_run --video blowup.mp4   # and the saved physics states, rendered
 mjmimic doctor --arg_file args/x.txt         # check the settings before training
+mjmimic doctor logs/rsl_rl/go2_run           # another tool's run: rsl_rl/mjlab, MimicKit
+mjmimic doctor grpo.csv --columns ratio=mean_ratio   # any per-step metrics file
 """
 
 from __future__ import annotations
@@ -12,12 +14,20 @@ from pathlib import Path
 from mjmimic.errors import MjmimicError
 
 USAGE = """usage: mjmimic doctor RUN_DIR [--video out.mp4|out.gif [--env I]]
+       mjmimic doctor LOG [--columns ROLE=NAME,...] [--out DIR]
        mjmimic doctor --arg_file FILE [train flags]
 
 RUN_DIR: diagnose a finished, stopped or crashed run from log.txt, config.yaml,
 health_events.jsonl and checkpoint.pt; writes diagnosis.md and diagnosis.json there.
 --video: render the physics states a physics stop saved (physics_history.npz), up to
 the last finite one, for saved env I (default 0: the first offender).
+LOG: another tool's run, from its logs only: a MimicKit output directory (log.txt
+and/or TensorBoard events), an rsl_rl/mjlab log directory (TensorBoard events), or a
+.csv/.jsonl file of per-step metrics with any column names. --columns maps the names
+not recognised to roles (loss, policy_loss, value_loss, kl, ratio, advantage_mean,
+advantage_std, log_prob_current, log_prob_ref, reward_mean, reward_std, entropy,
+action_std, learning_rate, grad_norm). Writes diagnosis.md/json into --out (default:
+the log's directory).
 --arg_file: pre-flight the run's settings (rates, action bounds, PD gains, each clip
 against the robot: DoF count, names and order, joint limits, floor; reward and
 observation scales on a few random steps) without training; exit 1 on errors."""
@@ -32,6 +42,17 @@ def main(tokens: list[str]) -> int:
     args = _post_mortem_parser().parse_args(tokens)
     if args.env is not None and args.video is None:
         raise MjmimicError("--env picks the env of --video; add --video out.mp4")
+    if not (args.run_dir / "config.yaml").is_file():
+        if args.video is not None:
+            raise MjmimicError(
+                f"{args.run_dir}: --video needs an mjmimic run directory (config.yaml and "
+                "physics_history.npz); this is another tool's log"
+            )
+        return _metric_log(args.run_dir, args.columns, args.out)
+    if args.columns or args.out:
+        raise MjmimicError(
+            f"{args.run_dir} is an mjmimic run: --columns and --out are for other tools' logs"
+        )
     code = _post_mortem(args.run_dir)
     if args.video is not None:
         _physics_video(args.run_dir, args.video, args.env)
@@ -45,7 +66,33 @@ def _post_mortem_parser():
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--video", type=Path, help="render physics_history.npz (.mp4, .gif)")
     parser.add_argument("--env", type=int, help="index into the saved envs (default 0)")
+    parser.add_argument("--columns", help="ROLE=NAME,... for another tool's log")
+    parser.add_argument("--out", type=Path, help="where diagnosis.md/json go (other logs)")
     return parser
+
+
+def _metric_log(path: Path, columns: str | None, out: Path | None) -> int:
+    from mjmimic.health.diagnosis import MD_FILE
+    from mjmimic.health.metric_logs.report import diagnose_log
+    from mjmimic.health.metric_logs.roles import parse_column_roles
+
+    report = diagnose_log(path, parse_column_roles(columns), out)
+    target = out or (path if path.is_dir() else path.parent)
+    print(f"log:    {path} (read as {report['tool']}: {report['steps']['rows']} logged steps)")
+    print(f"status: {report['status']}")
+    first = report.get("first_problem")
+    if first:
+        print(f"first:  [{first['kind']}] step {first['iteration']}: {first['message']}")
+    for event in report["chain"][:4]:
+        print(f"then:   [{event['kind']}] step {event['iteration']}")
+    for i, cause in enumerate(report["causes"][:3], start=1):
+        print(f"cause {i}: {cause['cause']}")
+        for change in cause["try"][:2]:
+            print(f"   try: {change}")
+    for note in report["notes"]:
+        print(f"note:   {note}")
+    print(f"report: {target / MD_FILE}")
+    return 0
 
 
 def _physics_video(run_dir: Path, video: Path, env_index: int | None) -> None:

@@ -121,12 +121,16 @@ def write(run_dir: Path, report: dict[str, Any]) -> Path:
 
 
 def render(report: dict[str, Any]) -> str:
-    lines = [f"# Diagnosis of {report['run_dir']}", "", f"**Status:** {report['status']}.", ""]
+    unit = "step" if report.get("tool") else "iteration"
+    lines = [f"# Diagnosis of {report['run_dir']}", ""]
+    if report.get("tool"):
+        lines += [f"Read as a {report['tool']} log.", ""]
+    lines += [f"**Status:** {report['status']}.", ""]
     first = report.get("first_problem")
     if first is None:
         lines += ["No problem was recorded.", ""]
     else:
-        lines += ["## What went wrong first", "", _event_line(first), ""]
+        lines += ["## What went wrong first", "", _event_line(first, unit), ""]
         if first.get("labels"):
             lines.append(f"- names: {', '.join(map(str, first['labels'][:8]))}")
         if first.get("env_ids"):
@@ -136,9 +140,13 @@ def render(report: dict[str, Any]) -> str:
         for key, value in list(first.get("numbers", {}).items())[:12]:
             lines.append(f"- {key}: {_fmt(value)}")
         lines.append("")
+    if report.get("chain"):
+        lines += ["## What followed", ""]
+        lines += [f"- {_event_line(event, unit)}" for event in report["chain"]]
+        lines.append("")
     earliest = report.get("earliest_finding")
     if earliest:
-        lines += ["Earlier warning: " + _event_line(earliest), ""]
+        lines += ["Earlier warning: " + _event_line(earliest, unit), ""]
     if report.get("finding_counts"):
         counts = ", ".join(f"{k} x{v}" for k, v in report["finding_counts"].items())
         lines += [f"All findings: {counts}.", ""]
@@ -149,6 +157,10 @@ def render(report: dict[str, Any]) -> str:
             for change in cause["try"]:
                 lines.append(f"   - try: {change}")
         lines.append("")
+    if report.get("notes"):
+        lines += ["## Not a problem", ""]
+        lines += [f"- {note}" for note in report["notes"]]
+        lines.append("")
     lines += _evidence_lines(report.get("evidence", {}))
     if report.get("files"):
         lines += ["## Files", ""]
@@ -157,8 +169,10 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _event_line(event: dict[str, Any]) -> str:
-    where = f"iteration {event['iteration']}"
+def _event_line(event: dict[str, Any], unit: str = "iteration") -> str:
+    """``unit``: "step" for other tools' logs (their logged steps, not mjmimic's
+    completed iterations)."""
+    where = f"{unit} {event['iteration']}"
     if event.get("step") is not None:
         where += f", rollout step {event['step']}"
     return f"[{event['kind']}] {where}: {event['message']}"
@@ -166,7 +180,7 @@ def _event_line(event: dict[str, Any]) -> str:
 
 def _evidence_lines(evidence: dict[str, Any]) -> list[str]:
     lines = ["## Evidence", ""]
-    if not any(evidence.values()):
+    if not any(v for k, v in evidence.items() if k != "log_name"):
         return [*lines, "No update, reward or log row was recorded before it happened.", ""]
     stats = evidence.get("last_update_stats") or {}
     if stats:
@@ -184,7 +198,7 @@ def _evidence_lines(evidence: dict[str, Any]) -> list[str]:
     tail = evidence.get("log_tail") or {}
     if tail:
         lines += [
-            "Last rows of log.txt:",
+            f"Last rows of {evidence.get('log_name', 'log.txt')}:",
             "",
             "| column | "
             + " | ".join(f"row {i + 1}" for i in range(len(next(iter(tail.values())))))
