@@ -11,12 +11,14 @@
     mjmimic robot check g1
     python -m mjmimic --arg_file args/x.txt --mode test    # MimicKit's form
 
-User errors (``MjmimicError``) print one line, ``mjmimic: error: ...``, and exit with 2.
+User errors (``MjmimicError``) print one line, ``mjmimic: error: ...``, and exit with 2;
+anything else is a bug of mjmimic: its traceback, a line saying so, exit 1.
 """
 
 from __future__ import annotations
 
 import sys
+import traceback
 
 from mjmimic.errors import MjmimicError
 
@@ -87,6 +89,9 @@ def _mode_of(argv: list[str]) -> str:
     return "train"
 
 
+BUG_EXIT = 1  # an error of mjmimic itself; 2 is the user's (a file, flag or value)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -97,3 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nmjmimic: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # Inputs are validated at the boundary, so whatever else escapes is mjmimic's
+        # fault: the traceback is for the report, the last line says so.
+        traceback.print_exc()
+        first_line = (str(exc).splitlines() or [""])[0]
+        print(
+            "mjmimic: this is a bug in mjmimic, please report it with the command line and "
+            f"the traceback above ({type(exc).__name__}: {first_line})",
+            file=sys.stderr,
+        )
+        return BUG_EXIT
