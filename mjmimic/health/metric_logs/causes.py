@@ -392,17 +392,6 @@ def _advantage_zero(first: Finding, findings: list[Finding], log: MetricLog) -> 
     ]
 
 
-def _lr_drives_kl(first: Finding, findings: list[Finding], log: MetricLog) -> list[Cause]:
-    return [
-        _cause(
-            "the learning-rate schedule drives the KL",
-            first.message,
-            [knob(log, "lr_schedule", "use a fixed, lower learning rate")],
-            0.8,
-        )
-    ]
-
-
 def _generic(first: Finding, findings: list[Finding], log: MetricLog) -> list[Cause]:
     return [
         _cause(
@@ -423,6 +412,5 @@ _RULES: dict[str, Callable[[Finding, list[Finding], MetricLog], list[Cause]]] = 
     "ratio_overflow": _ratio_overflow,
     "loss_explosion": _ratio_overflow,
     "kl_high": _kl_high,
-    "lr_drives_kl": _lr_drives_kl,
     "advantage_zero": _advantage_zero,
 }
