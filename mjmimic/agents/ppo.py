@@ -325,9 +325,14 @@ class PPOAgent(Agent):
         scaler: torch.amp.GradScaler,
         params: list[nn.Parameter],
     ) -> torch.Tensor:
-        """Backward, optional global-norm clipping, step. Returns the pre-clip grad norm."""
+        """Backward, optional global-norm clipping, step. Returns the pre-clip grad norm.
+
+        The backward stops at ``params``: nothing else is stepped, and a loss whose inputs
+        require grad (the discriminator's gradient penalty) would otherwise also get
+        d loss / d input, a wasted pass through its widest layer (~10 % of an AMP disc
+        step)."""
         optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
+        scaler.scale(loss).backward(inputs=params)
         scaler.unscale_(optimizer)
         grad_norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
         if self.cfg.grad_clip > 0:
