@@ -290,7 +290,11 @@ def plot_curves(table, tested, path: Path) -> None:
         ("Disc_Reward_Mean", "discriminator reward per step"),
         ("Disc_Agent_Acc", "discriminator accuracy on the agent"),
     ]
-    rows = [r for r in rows if r[0] in table]  # runs logged before a column existed
+    # Runs logged before a column existed, and measures a task lacks (AMP: no tracking
+    # numbers, all NaN): no empty panel.
+    rows = [
+        r for r in rows if r[0] in table and any(table[r[0]][i] == table[r[0]][i] for i in tested)
+    ]
     fig, axes = plt.subplots(len(rows), 2, figsize=(11, 2.9 * len(rows)), constrained_layout=True)
     for r, (key, label) in enumerate(rows):
         values = [table[key][i] for i in tested]
