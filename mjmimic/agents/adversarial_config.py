@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from mjmimic.agents.config import ModelConfig, OptimizerConfig, PPOConfig, resolve_layer_sizes
+from mjmimic.config.bounds import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE
 from mjmimic.errors import ConfigError
 
 
@@ -21,7 +22,10 @@ class AMPModelConfig(ModelConfig):
 
     disc_net: list[int] | str = field(
         default="fc_2layers_1024units",
-        metadata={"help": "discriminator hidden layers, same forms as actor_net"},
+        metadata={
+            "help": "discriminator hidden layers, same forms as actor_net",
+            "bounds": AT_LEAST_ONE,
+        },
     )
     disc_init_output_scale: float = field(
         default=1.0,
@@ -29,6 +33,7 @@ class AMPModelConfig(ModelConfig):
             "help": "discriminator logit-layer weights start as U(-scale, scale), bias 0 "
             "(MimicKit: 1.0)",
             "range": "0.1-1",
+            "bounds": NON_NEGATIVE,
         },
     )
 
@@ -40,13 +45,18 @@ class DiscOptimizerConfig(OptimizerConfig):
 
     learning_rate: float = field(
         default=2.5e-4,
-        metadata={"help": "learning rate", "range": "1e-5-1e-3 (MimicKit SGD: 2.5e-4)"},
+        metadata={
+            "help": "learning rate",
+            "range": "1e-5-1e-3 (MimicKit SGD: 2.5e-4)",
+            "bounds": POSITIVE,
+        },
     )
     weight_decay: float = field(
         default=1e-4,
         metadata={
             "help": "weight decay (L2 for SGD/Adam, decoupled for AdamW); MimicKit 1e-4 "
-            "regularises the discriminator's whole trunk"
+            "regularises the discriminator's whole trunk",
+            "bounds": NON_NEGATIVE,
         },
     )
 
@@ -69,7 +79,11 @@ class AMPConfig(PPOConfig):
     )
     disc_epochs: int = field(
         default=2,
-        metadata={"help": "passes over the rollout for the discriminator", "range": "1-5"},
+        metadata={
+            "help": "passes over the rollout for the discriminator",
+            "range": "1-5",
+            "bounds": AT_LEAST_ONE,
+        },
     )
     disc_batch_size: float = field(
         default=2,
@@ -77,6 +91,7 @@ class AMPConfig(PPOConfig):
             "help": "discriminator minibatch (rollout samples; as many replayed ones are "
             "added) as a MULTIPLE OF num_envs",
             "range": "1-8",
+            "bounds": POSITIVE,
         },
     )
     disc_buffer_size: int = field(
@@ -85,6 +100,7 @@ class AMPConfig(PPOConfig):
             "help": "capacity of the replay of past policy samples (the discriminator's "
             "negatives beside the current rollout); FIFO",
             "range": "1e5-1e6",
+            "bounds": AT_LEAST_ONE,
         },
     )
     disc_replay_samples: int = field(
@@ -92,11 +108,15 @@ class AMPConfig(PPOConfig):
         metadata={
             "help": "rollout samples pushed into the replay each iteration once it is full "
             "(until then every sample is pushed)",
+            "bounds": NON_NEGATIVE,
         },
     )
     disc_logit_reg: float = field(
         default=0.01,
-        metadata={"help": "weight of |W_logit|^2, the logit layer's squared weights"},
+        metadata={
+            "help": "weight of |W_logit|^2, the logit layer's squared weights",
+            "bounds": NON_NEGATIVE,
+        },
     )
     disc_grad_penalty: float = field(
         default=5.0,
@@ -104,12 +124,16 @@ class AMPConfig(PPOConfig):
             "help": "weight of the gradient penalty 1/2 (E|dD/dx_demo|^2 + E|dD/dx_agent|^2) "
             "(MimicKit AMP: 5 humanoid/Go2/Pi+, 10 G1/SMPL)",
             "range": "1-10",
+            "bounds": NON_NEGATIVE,
         },
     )
     disc_reward_scale: float = field(
         default=2.0,
         metadata={
-            "help": "r_disc = -log(max(1 - sigmoid(D), 1e-4)) * scale (at most 9.21 * scale)"
+            "help": "r_disc = -log(max(1 - sigmoid(D), 1e-4)) * scale (at most 9.21 * scale)",
+            # At 0 the style reward is 0 whatever D says; disc_reward_weight: 0 is how to
+            # turn it off.
+            "bounds": POSITIVE,
         },
     )
     task_reward_weight: float = field(
@@ -117,52 +141,34 @@ class AMPConfig(PPOConfig):
         metadata={
             "help": "weight of the env's reward in r = w_task * r_env + w_disc * r_disc "
             "(MimicKit: 0; 0.5 for task envs)",
+            "bounds": NON_NEGATIVE,
         },
     )
     disc_reward_weight: float = field(
         default=1.0,
-        metadata={"help": "weight of the discriminator reward (MimicKit: 1; 0.5 for task envs)"},
+        metadata={
+            "help": "weight of the discriminator reward (MimicKit: 1; 0.5 for task envs)",
+            "bounds": NON_NEGATIVE,
+        },
     )
     disc_eval_batch_size: int = field(
         default=0,
         metadata={
             "help": "evaluate the discriminator reward in chunks of this many samples "
             "(bounds the memory of large rollouts); 0 = all at once",
+            "bounds": NON_NEGATIVE,
         },
     )
 
     def validate(self, device: str = "cpu") -> None:
         super().validate(device)
         resolve_layer_sizes(self.model.disc_net, "disc_net")
-        if not self.model.disc_init_output_scale >= 0:
-            raise ConfigError(
-                "model.disc_init_output_scale must be >= 0, got "
-                f"{self.model.disc_init_output_scale}"
-            )
         self.disc_optimizer.validate("disc_optimizer", device)
         if self.disc_optimizer.autocast_dtype is not None:
             raise ConfigError(
                 "disc_optimizer.autocast_dtype must be null: the gradient penalty "
                 "differentiates the discriminator twice, which mixed precision does not support"
             )
-        for key in ("disc_epochs", "disc_buffer_size"):
-            if getattr(self, key) <= 0:
-                raise ConfigError(f"{key} must be > 0, got {getattr(self, key)}")
-        if not self.disc_batch_size > 0:
-            raise ConfigError(
-                f"disc_batch_size (a multiple of num_envs) must be > 0, got {self.disc_batch_size}"
-            )
-        for key in (
-            "disc_replay_samples",
-            "disc_logit_reg",
-            "disc_grad_penalty",
-            "disc_reward_scale",
-            "task_reward_weight",
-            "disc_reward_weight",
-            "disc_eval_batch_size",
-        ):
-            if not getattr(self, key) >= 0:
-                raise ConfigError(f"{key} must be >= 0, got {getattr(self, key)}")
         if self.task_reward_weight == 0 and self.disc_reward_weight == 0:
             raise ConfigError(
                 "task_reward_weight and disc_reward_weight are both 0: the policy would "
@@ -184,5 +190,6 @@ class ADDConfig(AMPConfig):
             "help": "weight of the gradient penalty 1/2 (E|dD/d delta|^2 + |dD/dx at 0|^2); "
             "it keeps D from collapsing to a spike at delta = 0 (MimicKit ADD: 2; Pi+ 10)",
             "range": "1-10",
+            "bounds": NON_NEGATIVE,
         },
     )

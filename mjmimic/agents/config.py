@@ -12,6 +12,14 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from mjmimic.agents.distributions import LOG_STD_MAX, LOG_STD_MIN
+from mjmimic.config.bounds import (
+    AT_LEAST_ONE,
+    NON_NEGATIVE,
+    POSITIVE,
+    PROBABILITY,
+    Bounds,
+    check_field_bounds,
+)
 from mjmimic.errors import ConfigError
 from mjmimic.health.config import HealthConfig
 from mjmimic.training.evaluation_config import EvaluationConfig
@@ -55,11 +63,12 @@ class ModelConfig:
             "fc_2layers_512units = [512, 256], fc_3layers_1024units = [1024, 1024, 512], ...) "
             "or a list of sizes",
             "range": "[512, 256, 128] (rsl_rl) to fc_2layers_1024units (MimicKit)",
+            "bounds": AT_LEAST_ONE,
         },
     )
     critic_net: list[int] | str = field(
         default="fc_2layers_1024units",
-        metadata={"help": "critic hidden layers, same forms as actor_net"},
+        metadata={"help": "critic hidden layers, same forms as actor_net", "bounds": AT_LEAST_ONE},
     )
     activation: Literal["relu", "elu", "tanh"] = field(
         default="relu", metadata={"help": "hidden activation of both nets (MimicKit: relu)"}
@@ -70,6 +79,8 @@ class ModelConfig:
             "help": "action-mean head weights start as U(-scale, scale), bias 0, so the first "
             "policy acts near the middle of the action range",
             "range": "0.001-0.1",
+            # 0 (a zero-initialised head) is a common choice, not a mistake.
+            "bounds": NON_NEGATIVE,
         },
     )
     actor_std_type: Literal["FIXED", "CONSTANT", "VARIABLE"] = field(
@@ -84,6 +95,8 @@ class ModelConfig:
         metadata={
             "help": "(initial) action std in normalized action units (1 = half the action range)",
             "range": "0.05-0.3",
+            # The distribution clamps log-std to this range, so a std outside it never applies.
+            "bounds": Bounds(math.exp(LOG_STD_MIN), math.exp(LOG_STD_MAX)),
         },
     )
 
@@ -102,13 +115,27 @@ class OptimizerConfig:
     )
     learning_rate: float = field(
         default=1e-4,
-        metadata={"help": "learning rate", "range": "1e-5-1e-3 (MimicKit SGD: 1e-4)"},
+        metadata={
+            "help": "learning rate",
+            "range": "1e-5-1e-3 (MimicKit SGD: 1e-4)",
+            "bounds": POSITIVE,
+        },
     )
     weight_decay: float = field(
-        default=0.0, metadata={"help": "weight decay (L2 for SGD/Adam, decoupled for AdamW)"}
+        default=0.0,
+        metadata={
+            "help": "weight decay (L2 for SGD/Adam, decoupled for AdamW)",
+            "bounds": NON_NEGATIVE,
+        },
     )
     momentum: float = field(
-        default=0.9, metadata={"help": "SGD momentum (ignored by Adam/AdamW)", "range": "0-0.99"}
+        default=0.9,
+        metadata={
+            "help": "SGD momentum (ignored by Adam/AdamW)",
+            "range": "0-0.99",
+            # At 1 the velocity never decays: updates grow without bound.
+            "bounds": Bounds(0, 1, high_open=True),
+        },
     )
     autocast_dtype: Literal["bf16", "fp16"] | None = field(
         default=None,
@@ -125,12 +152,7 @@ class OptimizerConfig:
     }
 
     def validate(self, key: str, device: str = "cpu") -> None:
-        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
-            raise ConfigError(f"{key}.learning_rate must be > 0, got {self.learning_rate}")
-        if self.weight_decay < 0:
-            raise ConfigError(f"{key}.weight_decay must be >= 0, got {self.weight_decay}")
-        if not 0 <= self.momentum < 1:
-            raise ConfigError(f"{key}.momentum must be in [0, 1), got {self.momentum}")
+        check_field_bounds(self, f"{key}.")
         if self.autocast_dtype == "fp16" and device.startswith("cpu"):
             raise ConfigError(
                 f"{key}.autocast_dtype: fp16 autocast is not supported on CPU; use "
@@ -153,18 +175,33 @@ class PPOConfig:
         default_factory=OptimizerConfig, metadata={"help": "optimizer of the critic"}
     )
     discount: float = field(
-        default=0.99, metadata={"help": "reward discount gamma", "range": "0.95-0.995"}
+        default=0.99,
+        metadata={
+            "help": "reward discount gamma",
+            "range": "0.95-0.995",
+            # 1 (undiscounted) is well defined: episodes end, and the returns never divide
+            # by 1 - gamma; 0 would make the critic a one-step reward predictor.
+            "bounds": Bounds(0, 1, low_open=True),
+        },
     )
     steps_per_iter: int = field(
         default=32,
-        metadata={"help": "env steps collected per env per iteration", "range": "16-64"},
+        metadata={
+            "help": "env steps collected per env per iteration",
+            "range": "16-64",
+            "bounds": AT_LEAST_ONE,
+        },
     )
     iters_per_output: int = field(
         default=100,
-        metadata={"help": "iterations between test runs, log rows and model.pt saves"},
+        metadata={
+            "help": "iterations between test runs, log rows and model.pt saves",
+            "bounds": AT_LEAST_ONE,
+        },
     )
     test_episodes: int = field(
-        default=32, metadata={"help": "episodes per test run (deterministic actions)"}
+        default=32,
+        metadata={"help": "episodes per test run (deterministic actions)", "bounds": AT_LEAST_ONE},
     )
     evaluation: EvaluationConfig = field(
         default_factory=EvaluationConfig,
@@ -174,11 +211,17 @@ class PPOConfig:
         default=100_000_000,
         metadata={
             "help": "observations recorded into the running obs normalizer; after that it is "
-            "frozen (YAML 1e8 = 100000000)"
+            "frozen (YAML 1e8 = 100000000)",
+            "bounds": NON_NEGATIVE,
         },
     )
     actor_epochs: int = field(
-        default=5, metadata={"help": "passes over the rollout for the actor", "range": "1-10"}
+        default=5,
+        metadata={
+            "help": "passes over the rollout for the actor",
+            "range": "1-10",
+            "bounds": AT_LEAST_ONE,
+        },
     )
     actor_batch_size: float = field(
         default=4,
@@ -186,42 +229,72 @@ class PPOConfig:
             "help": "actor minibatch size as a MULTIPLE OF num_envs (MimicKit): 4 with 4096 envs "
             "= 16384 samples",
             "range": "1-8",
+            # A fraction of num_envs is a valid minibatch; the sampler takes at least one.
+            "bounds": POSITIVE,
         },
     )
     critic_epochs: int = field(
-        default=2, metadata={"help": "passes over the rollout for the critic", "range": "1-10"}
+        default=2,
+        metadata={
+            "help": "passes over the rollout for the critic",
+            "range": "1-10",
+            "bounds": AT_LEAST_ONE,
+        },
     )
     critic_batch_size: float = field(
         default=2,
-        metadata={"help": "critic minibatch size as a multiple of num_envs", "range": "1-8"},
+        metadata={
+            "help": "critic minibatch size as a multiple of num_envs",
+            "range": "1-8",
+            "bounds": POSITIVE,
+        },
     )
     td_lambda: float = field(
-        default=0.95, metadata={"help": "TD(lambda) / GAE lambda", "range": "0.9-0.97"}
+        default=0.95,
+        metadata={"help": "TD(lambda) / GAE lambda", "range": "0.9-0.97", "bounds": PROBABILITY},
     )
     ppo_clip_ratio: float = field(
-        default=0.2, metadata={"help": "PPO ratio clip epsilon", "range": "0.1-0.3"}
+        default=0.2,
+        metadata={
+            "help": "PPO ratio clip epsilon",
+            "range": "0.1-0.3",
+            # 0 clips every ratio to 1 (no gradient); 1 or more lets the ratio reach 0.
+            "bounds": Bounds(0, 1, low_open=True, high_open=True),
+        },
     )
     norm_adv_clip: float = field(
-        default=4.0, metadata={"help": "normalized advantages are clipped to +-this"}
+        default=4.0,
+        metadata={"help": "normalized advantages are clipped to +-this", "bounds": POSITIVE},
     )
     action_bound_weight: float = field(
         default=10.0,
         metadata={
             "help": "penalty on the normalized action mean leaving [-1, 1]: "
-            "w * mean(sum(min(mu+1,0)^2 + max(mu-1,0)^2))"
+            "w * mean(sum(min(mu+1,0)^2 + max(mu-1,0)^2))",
+            "bounds": NON_NEGATIVE,
         },
     )
     action_entropy_weight: float = field(
-        default=0.0, metadata={"help": "entropy bonus weight (MimicKit: 0)", "range": "0-0.01"}
+        default=0.0,
+        metadata={
+            "help": "entropy bonus weight (MimicKit: 0)",
+            "range": "0-0.01",
+            "bounds": NON_NEGATIVE,
+        },
     )
     action_reg_weight: float = field(
-        default=0.0, metadata={"help": "weight of mean |mu|^2 on the normalized action mean"}
+        default=0.0,
+        metadata={
+            "help": "weight of mean |mu|^2 on the normalized action mean",
+            "bounds": NON_NEGATIVE,
+        },
     )
     grad_clip: float = field(
         default=0.0,
         metadata={
             "help": "clip each net's gradient to this global norm; 0 = off",
             "range": "0 or 0.5-1",
+            "bounds": NON_NEGATIVE,
         },
     )
     desired_kl: float | None = field(
@@ -230,6 +303,7 @@ class PPOConfig:
             "help": "rsl_rl adaptive actor learning rate: KL > 2*target -> lr/1.5, KL < target/2 "
             "-> lr*1.5, lr kept in [1e-6, 1e-2]; null = fixed lr (MimicKit)",
             "range": "0.005-0.02",
+            "bounds": POSITIVE,
         },
     )
     value_clip: float | None = field(
@@ -238,6 +312,7 @@ class PPOConfig:
             "help": "rsl_rl clipped value loss: max((V-R)^2, (V_old + clip(V-V_old, +-c) - R)^2); "
             "null = plain (V-R)^2 (MimicKit)",
             "range": "0.2",
+            "bounds": POSITIVE,
         },
     )
 
@@ -248,55 +323,13 @@ class PPOConfig:
 
     def validate(self, device: str = "cpu") -> None:
         """Raise ConfigError for values that cannot work (device: where training runs)."""
+        # The loader checks each key's bounds as it reads the file; a config built or
+        # changed in code gets the same check here.
+        check_field_bounds(self)
+        check_field_bounds(self.model, "model.")
         self.health.validate()
         self.evaluation.validate()
         resolve_layer_sizes(self.model.actor_net, "actor_net")
         resolve_layer_sizes(self.model.critic_net, "critic_net")
-        lo, hi = math.exp(LOG_STD_MIN), math.exp(LOG_STD_MAX)
-        if not lo <= self.model.action_std <= hi:
-            raise ConfigError(
-                f"model.action_std must be in [{lo:g}, {hi:g}] (normalized action units), "
-                f"got {self.model.action_std}"
-            )
-        if self.model.actor_init_output_scale < 0:
-            raise ConfigError("model.actor_init_output_scale must be >= 0")
         self.actor_optimizer.validate("actor_optimizer", device)
         self.critic_optimizer.validate("critic_optimizer", device)
-        if not 0 < self.discount <= 1:
-            raise ConfigError(f"discount must be in (0, 1], got {self.discount}")
-        if not 0 <= self.td_lambda <= 1:
-            raise ConfigError(f"td_lambda must be in [0, 1], got {self.td_lambda}")
-        positive_ints = {
-            "steps_per_iter": self.steps_per_iter,
-            "iters_per_output": self.iters_per_output,
-            "test_episodes": self.test_episodes,
-            "actor_epochs": self.actor_epochs,
-            "critic_epochs": self.critic_epochs,
-        }
-        for key, value in positive_ints.items():
-            if value <= 0:
-                raise ConfigError(f"{key} must be > 0, got {value}")
-        for key, value in (
-            ("actor_batch_size", self.actor_batch_size),
-            ("critic_batch_size", self.critic_batch_size),
-        ):
-            if not value > 0:
-                raise ConfigError(f"{key} (a multiple of num_envs) must be > 0, got {value}")
-        if self.normalizer_samples < 0:
-            raise ConfigError(f"normalizer_samples must be >= 0, got {self.normalizer_samples}")
-        if not 0 < self.ppo_clip_ratio < 1:
-            raise ConfigError(f"ppo_clip_ratio must be in (0, 1), got {self.ppo_clip_ratio}")
-        if not self.norm_adv_clip > 0:
-            raise ConfigError(f"norm_adv_clip must be > 0, got {self.norm_adv_clip}")
-        for key in (
-            "action_bound_weight",
-            "action_entropy_weight",
-            "action_reg_weight",
-            "grad_clip",
-        ):
-            if getattr(self, key) < 0:
-                raise ConfigError(f"{key} must be >= 0, got {getattr(self, key)}")
-        if self.desired_kl is not None and not self.desired_kl > 0:
-            raise ConfigError(f"desired_kl must be > 0 or null, got {self.desired_kl}")
-        if self.value_clip is not None and not self.value_clip > 0:
-            raise ConfigError(f"value_clip must be > 0 or null, got {self.value_clip}")

@@ -42,7 +42,8 @@ def export(tokens: list[str]) -> int:
 def sim2sim(tokens: list[str]) -> int:
     parser = ArgumentParser(
         prog="mjmimic sim2sim",
-        description="Run an exported ONNX policy in a fresh MuJoCo simulation (metadata only).",
+        description="Run an exported ONNX policy in a fresh MuJoCo simulation (metadata only). "
+        "Exits with 1 when a control step failed (a non-finite action or unstable physics).",
     )
     parser.add_argument("policy", type=Path, help="policy .onnx written by 'mjmimic export'")
     parser.add_argument(
@@ -75,4 +76,5 @@ def sim2sim(tokens: list[str]) -> int:
     print(report.summary())
     if args.video is not None:
         print(f"video:               {args.video}")
-    return 0
+    # As 'motion check' and 'robot check': the run completed and found the policy failing.
+    return 1 if report.failures else 0

@@ -96,8 +96,7 @@ def _metric_log(path: Path, columns: str | None, out: Path | None) -> int:
 
 
 def _physics_video(run_dir: Path, video: Path, env_index: int | None) -> None:
-    import yaml
-
+    from mjmimic.config import load_yaml
     from mjmimic.health.monitor import HISTORY_FILE
     from mjmimic.health.physics_history import saved_poses
     from mjmimic.render.video import write_qpos_video
@@ -109,7 +108,7 @@ def _physics_video(run_dir: Path, video: Path, env_index: int | None) -> None:
             f"{history}: not there; physics states are saved only when a run stops on a "
             "physics problem (health.physics_history > 0)"
         )
-    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    config, _ = load_yaml(run_dir / "config.yaml")
     robot = RobotModel.from_file(config["env"]["char_file"])
     nq = robot.mj_model.nq
     qpos, env_id, dropped = saved_poses(history, env_index or 0, nq)

@@ -25,7 +25,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from mjmimic.cli.parsing import ArgumentParser
+from mjmimic.cli.parsing import ArgumentParser, number
+from mjmimic.config.bounds import AT_LEAST_ONE, Bounds, out_of_bounds
 from mjmimic.errors import ConfigError, MjmimicError, MotionError
 from mjmimic.motion import edit
 from mjmimic.motion.formats import WRITE_FORMATS, read_motion, write_motion
@@ -33,6 +34,10 @@ from mjmimic.motion.motion import LOOP_MODES, Motion
 from mjmimic.paths import atomic_output
 from mjmimic.robots.model import RobotModel
 from mjmimic.robots.profiles import robot_from_arg
+
+# Frame rates of clips read or written. The ceiling keeps a typo (--fps 30000) from
+# resampling a clip into millions of frames; mocap tops out at a few hundred Hz.
+FRAME_RATE = Bounds(0, 1000, low_open=True)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
             help="robot MJCF or profile name (g1, k1, ...)"
             + ("" if robot_required else " (needed by some formats)"),
         )
-        p.add_argument("--in-fps", type=float, help="frame rate of a CSV input")
+        p.add_argument("--in-fps", type=number(float, FRAME_RATE), help="frame rate of a CSV input")
         p.add_argument("--clip", help="clip name inside a multi-clip PHC .pkl")
         return p
 
@@ -69,14 +74,17 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument("--frames", help="A:B, frames A to B-1 (Python slice)")
     group.add_argument("--time", help="A:B, seconds, both ends included")
     resample = command("resample", "resample to another frame rate (slerp/lerp)", True)
-    resample.add_argument("--fps", type=float, required=True, help="new frame rate")
+    resample.add_argument(
+        "--fps", type=number(float, FRAME_RATE), required=True, help="new frame rate"
+    )
     loop = command("set-loop", "set the loop mode", True)
     loop.add_argument("mode", choices=LOOP_MODES)
     check = command("check", "check a clip against a robot before training", False, True)
     check.add_argument("--json", action="store_true", help="print the findings as JSON")
     render = command("render", "render a clip on the robot to .mp4 or .gif", False, True)
     view = command("view", "play a clip on the robot in MuJoCo's viewer window", False, True)
-    view.add_argument("--seconds", type=float, help="close the window after this long")
+    # Finite here; positive in _view, in the words 'mjmimic sim2sim --seconds' uses too.
+    view.add_argument("--seconds", type=number(float), help="close the window after this long")
     for p in (check, render, view):
         p.add_argument(
             "--fill",
@@ -87,8 +95,8 @@ def _parser() -> argparse.ArgumentParser:
             "e.g. --fill '*wrist*=0' for 23-DoF G1 clips on the 29-DoF G1",
         )
     render.add_argument("-o", "--out", type=Path, required=True, help="video file")
-    render.add_argument("--width", type=int, default=640)
-    render.add_argument("--height", type=int, default=480)
+    render.add_argument("--width", type=number(int, AT_LEAST_ONE), default=640)
+    render.add_argument("--height", type=number(int, AT_LEAST_ONE), default=480)
     retarget = sub.add_parser(
         "retarget",
         help="retarget a human clip (humanoid .npz, DeepMimic .txt, BVH) to a robot",
@@ -98,7 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     retarget.add_argument("--robot", required=True, help="robot profile: g1, k1, t1, ...")
     retarget.add_argument("--mjcf", type=Path, help="robot MJCF (default: the profile's)")
     retarget.add_argument("-o", "--out", type=Path, required=True, help="output .npz")
-    retarget.add_argument("--fps", type=float, default=30.0, help="output frame rate (approx.)")
+    retarget.add_argument(
+        "--fps", type=number(float, FRAME_RATE), default=30.0, help="output frame rate (approx.)"
+    )
     retarget.add_argument(
         "--source-robot", default="humanoid", help="profile of the robot a non-BVH clip is for"
     )
@@ -175,8 +185,11 @@ def _fill_values(specs: list[str], robot: RobotModel) -> dict[str, float]:
             value = float(text)
         except ValueError:
             value = None
-        if not sep or value is None:
-            raise ConfigError(f"--fill {spec!r}: expected JOINT=VALUE, e.g. --fill '*wrist*=0'")
+        if not sep or value is None or out_of_bounds(value, None):
+            raise ConfigError(
+                f"--fill {spec!r}: expected JOINT=VALUE with a finite number VALUE, "
+                "e.g. --fill '*wrist*=0'"
+            )
         names = fnmatch.filter(robot.dof_names, pattern)
         if not names:
             raise ConfigError(
@@ -229,6 +242,8 @@ def _trim(motion: Motion, frames: str | None, times: str | None) -> Motion:
         t1 = float(parts[1]) if parts[1] else motion.duration
     except ValueError:
         raise ConfigError(f"--{'frames' if frames else 'time'}: not numbers: {text!r}") from None
+    if out_of_bounds([t0, t1], None):
+        raise ConfigError(f"--time {text!r}: the times must be finite numbers of seconds")
     return edit.trim_time(motion, t0, t1)
 
 
@@ -279,8 +294,6 @@ def _retarget(
 
     if out.suffix.lower() != ".npz":
         raise MjmimicError(f"{out}: retargeted clips are written as mjmimic .npz files")
-    if fps <= 0:
-        raise ConfigError(f"--fps must be positive, found {fps}")
     human_profile, human = resolve_robot(source_robot)
     profile, robot = resolve_robot(robot_name, mjcf)
     if not source.is_file():

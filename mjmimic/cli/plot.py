@@ -7,14 +7,25 @@ from pathlib import Path
 from mjmimic.errors import MjmimicError
 from mjmimic.logging.table_log import read_table
 
+# The log.txt columns the four plots are drawn from.
+COLUMNS = ("Samples", "Wall_Time", "Test_Return", "Test_Normalized_Return", "Test_Episode_Length")
+
 
 def plot_run(out_dir: Path, output: Path | None = None) -> Path:
     log = out_dir / "log.txt"
     if not log.is_file():
         raise MjmimicError(f"{out_dir}: no log.txt (is this an mjmimic output directory?)")
-    table = read_table(log)
-    if not table.get("Samples"):
+    table = read_table(log)  # a damaged cell or bytes that are not text: one line
+    if not any(table.values()):
         raise MjmimicError(f"{log}: no rows yet")
+    missing = [c for c in COLUMNS if c not in table]
+    if missing:
+        raise MjmimicError(
+            f"{log}: no column {', '.join(missing)} (columns: {', '.join(table)}); "
+            "plot the log.txt of an mjmimic run"
+        )
+    if len({len(table[c]) for c in COLUMNS}) > 1:  # a header naming a column twice
+        raise MjmimicError(f"{log}: the header repeats a column name; plot an mjmimic log.txt")
     import matplotlib
 
     matplotlib.use("Agg")

@@ -4,7 +4,9 @@
 - ``load_config`` builds a config dataclass from it, validating every key and value;
 - ``get_origin`` says where a loaded value came from (file:line, command line, default);
   ``set_origin`` records it for a value filled in after loading;
-- ``resolve_args`` reads MimicKit command lines and arg files against an ``ArgSpec``.
+- ``resolve_args`` reads MimicKit command lines and arg files against an ``ArgSpec``;
+- ``Bounds`` (``AT_LEAST_ONE``, ``POSITIVE``...) is the allowed range of a numeric flag
+  (``ArgFlag.bounds``) or config key (field metadata ``"bounds"``).
 """
 
 from mjmimic.config.args import (
@@ -16,6 +18,13 @@ from mjmimic.config.args import (
     parse_arg_tokens,
     read_arg_file,
     resolve_args,
+)
+from mjmimic.config.bounds import (
+    AT_LEAST_ONE,
+    NON_NEGATIVE,
+    POSITIVE,
+    PROBABILITY,
+    Bounds,
 )
 from mjmimic.config.schema import (
     DEFAULT_ORIGIN,
@@ -29,11 +38,16 @@ from mjmimic.config.schema import (
 from mjmimic.config.yaml_source import load_yaml
 
 __all__ = [
+    "AT_LEAST_ONE",
     "COMMAND_LINE",
     "DEFAULT_ORIGIN",
+    "NON_NEGATIVE",
+    "POSITIVE",
+    "PROBABILITY",
     "ArgFlag",
     "ArgSpec",
     "ArgToken",
+    "Bounds",
     "FieldInfo",
     "ResolvedArgs",
     "config_to_dict",

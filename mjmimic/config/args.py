@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
+from mjmimic.config.bounds import Bounds, out_of_bounds
 from mjmimic.config.schema import DEFAULT_ORIGIN
 from mjmimic.errors import ConfigError
 
@@ -35,6 +36,7 @@ _FALSE = frozenset({"false", "False", "0", "F", "f"})
 
 _METAVARS = {str: "STR", int: "INT", float: "FLOAT", bool: "BOOL", Path: "PATH"}
 _HELP_COLUMN = 28
+_MAX_VALUE_CHARS = 40  # of a bad value quoted in an error (a pasted file stays one line)
 
 # Key → (values, origin of the key), as parse_arg_tokens returns it.
 ParsedArgs = dict[str, tuple[list[str], str]]
@@ -129,6 +131,8 @@ class ArgFlag:
 
     ``type`` is ``str``, ``int``, ``float``, ``bool``, ``pathlib.Path`` or ``list[...]`` of
     one of them; a list type, like ``nargs="+"``, takes one or more values and gives a list.
+    ``bounds`` is the allowed range of an int or float flag (``mjmimic.config.bounds``);
+    float flags must be finite with or without it.
     """
 
     name: str
@@ -138,11 +142,14 @@ class ArgFlag:
     help: str = ""
     required: bool = False
     choices: tuple[str, ...] | None = None
+    bounds: Bounds | None = None
 
     def __post_init__(self) -> None:
         # Spec mistakes are programming errors, not user errors: plain exceptions.
         if self.item_type not in _METAVARS:
             raise TypeError(f"--{self.name}: unsupported flag type {self.type!r}")
+        if self.bounds is not None and self.item_type not in (int, float):
+            raise TypeError(f"--{self.name}: bounds need an int or float flag")
         if self.nargs not in (1, "+"):
             raise ValueError(f"--{self.name}: nargs must be 1 or '+', got {self.nargs!r}")
 
@@ -207,6 +214,8 @@ def _help_lines(flag: ArgFlag) -> list[str]:
     notes = []
     if flag.choices:
         notes.append(f"one of: {', '.join(flag.choices)}")
+    if flag.bounds is not None:
+        notes.append(str(flag.bounds))
     if flag.required:
         notes.append("required")
     elif flag.default is not None:
@@ -357,7 +366,8 @@ def _convert(flag: ArgFlag, raw: list[str], origin: str) -> Any:
 
 
 def _convert_one(flag: ArgFlag, text: str, origin: str) -> Any:
-    prefix = f"{origin}: --{flag.name} value {text!r}"
+    shown = text if len(text) <= _MAX_VALUE_CHARS else text[: _MAX_VALUE_CHARS - 3] + "..."
+    prefix = f"{origin}: --{flag.name} value {shown!r}"
     if flag.choices is not None and text not in flag.choices:
         close = difflib.get_close_matches(text, flag.choices, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -368,7 +378,11 @@ def _convert_one(flag: ArgFlag, text: str, origin: str) -> Any:
             return text in _TRUE
         raise ConfigError(f"{prefix} is not a bool (use true/false, True/False, 1/0 or T/F)")
     try:
-        return kind(text)
+        value = kind(text)
     except ValueError:
         article = "an" if kind is int else "a"
         raise ConfigError(f"{prefix} is not {article} {kind.__name__}") from None
+    reason = out_of_bounds(value, flag.bounds) if kind in (int, float) else None
+    if reason is not None:
+        raise ConfigError(f"{prefix} is out of range: --{flag.name} {reason}")
+    return value

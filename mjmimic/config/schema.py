@@ -2,7 +2,14 @@
 
 Every config is a ``@dataclass`` whose fields carry their documentation::
 
-    discount: float = field(default=0.99, metadata={"help": "reward discount", "range": "0.9-0.99"})
+    discount: float = field(
+        default=0.99,
+        metadata={"help": "reward discount", "range": "0.9-0.99", "bounds": PROBABILITY},
+    )
+
+``range`` is advice (what usually works, shown by ``mjmimic explain``); ``bounds``
+(``mjmimic.config.bounds``) is the hard limit, checked on load with an error naming the
+key, the value and the range. Every float, bounded or not, must be finite.
 
 ``load_config`` turns a dict (usually from ``load_yaml``) into such a dataclass, checking
 every key and value and naming the file, line and dotted key in each error. It also keeps,
@@ -18,6 +25,7 @@ import dataclasses
 import difflib
 import functools
 import inspect
+import math
 import re
 import types
 import typing
@@ -26,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union
 
+from mjmimic.config.bounds import out_of_bounds
 from mjmimic.errors import ConfigError
 
 T = TypeVar("T")
@@ -156,7 +165,9 @@ class _Loader:
             given = name in data
             self.origins.setdefault(key_path, self.source if given else DEFAULT_ORIGIN)
             if given:
-                kwargs[name] = self.coerce(data[name], hints[name], key_path)
+                value = self.coerce(data[name], hints[name], key_path)
+                self.check_bounds(value, fields[name], key_path)
+                kwargs[name] = value
         cfg = cls(**kwargs)
         self.run_validate(cfg, path)
         self.built.append((path, cfg))
@@ -181,6 +192,14 @@ class _Loader:
             raise ConfigError(
                 f"{self.where(key_path)}: unknown key {str(key)!r}{scope} "
                 f"({_suggest(str(key), list(fields))})"
+            )
+
+    def check_bounds(self, value: Any, f: dataclasses.Field[Any], path: str) -> None:
+        reason = out_of_bounds(value, f.metadata.get("bounds"))
+        if reason is not None:
+            raise ConfigError(
+                f"{self.where(path)}: {self.shown(path)} = {_short_repr(value)} is out of "
+                f"range: it {reason}"
             )
 
     def check_required(
@@ -254,6 +273,9 @@ class _Loader:
         result = scalar(value)
         if result is _INVALID:
             raise self.mismatch(path, value, _expected(tp))
+        if tp is float and not math.isfinite(result):
+            # No setting means anything with NaN or infinity; it would only fail later.
+            raise self.mismatch(path, value, "a finite number")
         return result
 
     def coerce_literal(self, value: Any, choices: tuple[Any, ...], path: str) -> Any:
@@ -321,7 +343,10 @@ def _to_int(value: Any) -> Any:
     if isinstance(value, int):
         return value
     if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-        return int(value)  # exact, where going through float would round big counts
+        try:
+            return int(value)  # exact, where going through float would round big counts
+        except ValueError:  # Unicode digits such as '²', or past Python's 4300 digits
+            return _INVALID
     number = _to_float(value)
     # 1e6 (a string in YAML) and 4096.0 are fine for a count; 2.5 is not.
     if number is _INVALID or not float(number).is_integer():
@@ -333,7 +358,10 @@ def _to_float(value: Any) -> Any:
     if isinstance(value, bool):
         return _INVALID
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int past float's range: infinite, refused as such
+            return math.inf
     if isinstance(value, str):
         # PyYAML (YAML 1.1) loads 2e-4 as a string; MimicKit configs are full of these.
         try:

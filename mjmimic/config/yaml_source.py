@@ -15,6 +15,9 @@ import yaml
 from mjmimic.errors import ConfigError
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+# Keys and list items recorded per file. Aliases are followed, so '&a [x, x]' ten levels
+# deep makes 2**10 entries: a file this large is an alias bomb, not a config.
+_MAX_ENTRIES = 100_000
 
 
 def load_yaml(path: str | Path) -> tuple[dict[str, Any], dict[str, str]]:
@@ -29,7 +32,15 @@ def load_yaml(path: str | Path) -> tuple[dict[str, Any], dict[str, str]]:
             or does not hold a mapping at the top level.
     """
     name = str(path)
-    loader = yaml.SafeLoader(_read_text(Path(path)))
+    text = _read_text(Path(path))
+    try:
+        # The reader refuses control characters in its constructor already.
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as e:
+        raise ConfigError(
+            f"{name}: invalid YAML: character #x{e.character:04x} at position {e.position} is "
+            "not allowed (is this a text file?)"
+        ) from e
     try:
         node = loader.get_single_node()
         # Before construction, which flattens '<<' merges into the node tree in place.
@@ -38,7 +49,12 @@ def load_yaml(path: str | Path) -> tuple[dict[str, Any], dict[str, str]]:
     except yaml.MarkedYAMLError as e:
         raise ConfigError(f"{name}:{_line_of(e)}: invalid YAML: {_problem_of(e)}") from e
     except yaml.YAMLError as e:
-        raise ConfigError(f"{name}: invalid YAML: {e}") from e
+        raise ConfigError(f"{name}: invalid YAML: {' '.join(str(e).split())}") from e
+    except ValueError as e:
+        # PyYAML's int() of a number past Python's 4300-digit limit.
+        raise ConfigError(f"{name}: invalid YAML: a number with too many digits ({e})") from e
+    except RecursionError as e:
+        raise ConfigError(f"{name}: invalid YAML: lists or mappings nested too deeply") from e
     finally:
         loader.dispose()
     if not isinstance(data, dict):
@@ -54,7 +70,7 @@ def _origins(node: yaml.Node | None, name: str) -> dict[str, str]:
     if node is None:
         return origins
     try:
-        _record(node, "", name, origins)
+        _record(node, "", name, origins, _Budget(name))
     except RecursionError as e:
         # '&a [*a]' is valid YAML for a structure containing itself; no config is.
         raise ConfigError(f"{name}: an alias (*name) refers to its own anchor") from e
@@ -83,20 +99,40 @@ def _problem_of(error: yaml.MarkedYAMLError) -> str:
     return " ".join("; ".join(p for p in parts if p).split()) or "syntax error"
 
 
-def _record(node: yaml.Node, prefix: str, name: str, origins: dict[str, str]) -> None:
+class _Budget:
+    """Counts the entries recorded for one file, up to ``_MAX_ENTRIES``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.left = _MAX_ENTRIES
+
+    def spend(self, count: int) -> None:
+        self.left -= count
+        if self.left < 0:
+            raise ConfigError(
+                f"{self.name}: more than {_MAX_ENTRIES} keys and list items once aliases "
+                "(*name) are expanded; a config is far smaller (an alias bomb?)"
+            )
+
+
+def _record(
+    node: yaml.Node, prefix: str, name: str, origins: dict[str, str], budget: _Budget
+) -> None:
     """Fill ``origins`` with the line of every key and list item below ``node``."""
     if isinstance(node, yaml.MappingNode):
-        _record_mapping(node, prefix, name, origins)
+        _record_mapping(node, prefix, name, origins, budget)
     elif isinstance(node, yaml.SequenceNode):
+        budget.spend(len(node.value))
         for i, item in enumerate(node.value):
             path = f"{prefix}[{i}]"
             origins[path] = f"{name}:{item.start_mark.line + 1}"
-            _record(item, path, name, origins)
+            _record(item, path, name, origins, budget)
 
 
 def _record_mapping(
-    node: yaml.MappingNode, prefix: str, name: str, origins: dict[str, str]
+    node: yaml.MappingNode, prefix: str, name: str, origins: dict[str, str], budget: _Budget
 ) -> None:
+    budget.spend(len(node.value))
     seen: dict[str, int] = {}
     merged: list[yaml.Node] = []
     for key_node, value_node in node.value:
@@ -114,12 +150,12 @@ def _record_mapping(
         seen[key] = line
         path = f"{prefix}.{key}" if prefix else key
         origins[path] = f"{name}:{line}"
-        _record(value_node, path, name, origins)
+        _record(value_node, path, name, origins, budget)
     # Keys merged in with '<<: *anchor' come from the anchor's lines, unless set here.
     for value_node in merged:
         sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
         for source in sources:
             merged_origins: dict[str, str] = {}
-            _record(source, prefix, name, merged_origins)
+            _record(source, prefix, name, merged_origins, budget)
             for path, origin in merged_origins.items():
                 origins.setdefault(path, origin)

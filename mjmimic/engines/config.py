@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from mjmimic.config.bounds import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE
 from mjmimic.errors import ConfigError
 
 # MimicKit's engine names -> what they are; their files run on MuJoCo here.
@@ -57,16 +58,25 @@ MIMICKIT_ONLY_ENGINE_KEYS = frozenset(
 class JointGains:
     """PD gains and effort limit for one joint (or a glob pattern of joints)."""
 
-    kp: float | None = field(default=None, metadata={"help": "position gain (N·m/rad)"})
-    kd: float | None = field(default=None, metadata={"help": "velocity gain (N·m·s/rad)"})
+    kp: float | None = field(
+        default=None, metadata={"help": "position gain (N·m/rad)", "bounds": NON_NEGATIVE}
+    )
+    kd: float | None = field(
+        default=None, metadata={"help": "velocity gain (N·m·s/rad)", "bounds": NON_NEGATIVE}
+    )
     effort: float | None = field(
-        default=None, metadata={"help": "torque limit (N·m); PD output is clipped to ±effort"}
+        default=None,
+        metadata={
+            "help": "torque limit (N·m); PD output is clipped to ±effort",
+            "bounds": POSITIVE,
+        },
     )
     armature: float | None = field(
         default=None,
         metadata={
             "help": "reflected motor inertia added to the joint (kg·m²); overrides the MJCF. "
-            "Keeps light links stable under stiff PD"
+            "Keeps light links stable under stiff PD",
+            "bounds": NON_NEGATIVE,
         },
     )
 
@@ -90,18 +100,26 @@ class EngineConfig:
     )
     control_freq: int = field(
         default=30,
-        metadata={"help": "policy rate in Hz (env step = 1/control_freq)", "range": "30-50"},
+        metadata={
+            "help": "policy rate in Hz (env step = 1/control_freq)",
+            "range": "30-50",
+            "bounds": AT_LEAST_ONE,
+        },
     )
     sim_freq: int = field(
         default=120,
         metadata={
             "help": "physics rate in Hz; an integer multiple of control_freq",
             "range": "120-500",
+            "bounds": AT_LEAST_ONE,
         },
     )
     env_spacing: float = field(
         default=5.0,
-        metadata={"help": "accepted for MimicKit files; mjmimic envs never interact, so unused"},
+        metadata={
+            "help": "accepted for MimicKit files; mjmimic envs never interact, so unused",
+            "bounds": NON_NEGATIVE,
+        },
     )
     integrator: Literal["implicitfast", "euler", "implicit", "rk4"] = field(
         default="implicitfast",
@@ -113,22 +131,31 @@ class EngineConfig:
     solver: Literal["newton", "cg", "pgs"] = field(
         default="newton", metadata={"help": "MuJoCo constraint solver"}
     )
-    iterations: int = field(default=100, metadata={"help": "solver iterations", "range": "10-100"})
+    iterations: int = field(
+        default=100,
+        metadata={"help": "solver iterations", "range": "10-100", "bounds": AT_LEAST_ONE},
+    )
     ls_iterations: int = field(
-        default=50, metadata={"help": "line-search iterations", "range": "20-50"}
+        default=50,
+        metadata={"help": "line-search iterations", "range": "20-50", "bounds": AT_LEAST_ONE},
     )
     nconmax: int | None = field(
         default=None,
-        metadata={"help": "accepted for MimicKit/Warp files; the CPU engine sizes contacts itself"},
+        metadata={
+            "help": "accepted for MimicKit/Warp files; the CPU engine sizes contacts itself",
+            "bounds": AT_LEAST_ONE,
+        },
     )
     njmax: int | None = field(
         default=None,
         metadata={
-            "help": "accepted for MimicKit/Warp files; the CPU engine sizes constraints itself"
+            "help": "accepted for MimicKit/Warp files; the CPU engine sizes constraints itself",
+            "bounds": AT_LEAST_ONE,
         },
     )
     num_threads: int | None = field(
-        default=None, metadata={"help": "physics threads; default: all available cores"}
+        default=None,
+        metadata={"help": "physics threads; default: all available cores", "bounds": AT_LEAST_ONE},
     )
     joint_gains: dict[str, JointGains] = field(
         default_factory=dict,
@@ -138,7 +165,9 @@ class EngineConfig:
             "stiffness/damping"
         },
     )
-    floor_friction: float = field(default=1.0, metadata={"help": "sliding friction of the floor"})
+    floor_friction: float = field(
+        default=1.0, metadata={"help": "sliding friction of the floor", "bounds": NON_NEGATIVE}
+    )
 
     def validate(self) -> None:
         check_engine_name(self.engine_name, "engine")
@@ -146,6 +175,7 @@ class EngineConfig:
             # Configs built in code skip adapt_mimickit_engine (and its notice); the engine
             # builder only ever sees a registered name.
             self.engine_name = MIMICKIT_ENGINE_TARGET
+        # Configs built in code skip the loader's bounds; a 0 here would divide by zero.
         if self.control_freq <= 0 or self.sim_freq <= 0:
             raise ConfigError(
                 f"engine: control_freq ({self.control_freq}) and sim_freq "
@@ -156,8 +186,6 @@ class EngineConfig:
                 f"engine: sim_freq {self.sim_freq} is not an integer multiple of control_freq "
                 f"{self.control_freq}; use e.g. sim_freq {self.control_freq * 4}"
             )
-        if self.num_threads is not None and self.num_threads < 1:
-            raise ConfigError(f"engine: num_threads must be >= 1, got {self.num_threads}")
 
     @property
     def num_substeps(self) -> int:

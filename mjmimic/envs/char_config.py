@@ -6,10 +6,10 @@ MimicKit env YAML gives all of them at the top level, ours may nest them under `
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from mjmimic.config.bounds import NON_NEGATIVE, POSITIVE, Bounds, check_field_bounds
 from mjmimic.errors import ConfigError
 
 
@@ -33,7 +33,11 @@ class CharEnvConfig:
         default="track", metadata={"help": "viewer camera: follow the character or stay still"}
     )
     episode_length: float = field(
-        metadata={"help": "episode length in seconds (TIME done after it)", "range": "10-20"}
+        metadata={
+            "help": "episode length in seconds (TIME done after it)",
+            "range": "10-20",
+            "bounds": POSITIVE,
+        }
     )
     global_obs: bool = field(
         metadata={
@@ -53,7 +57,8 @@ class CharEnvConfig:
         default=None,
         metadata={
             "help": "pose for non-reference resets: a full frame [root pos(3), root exp-map(3), "
-            "DoFs...] or just a root position (3); default all zeros"
+            "DoFs...] or just a root position (3); default all zeros",
+            "bounds": Bounds(),  # positions and angles: any finite value
         },
     )
     key_bodies: list[str] = field(
@@ -75,11 +80,16 @@ class CharEnvConfig:
         metadata={
             "help": "FAIL when the root is lower than this (m); unset = no height check",
             "range": "0.2-0.5",
+            # The floor is at height 0, so a root can never be lower than a negative value.
+            "bounds": NON_NEGATIVE,
         },
     )
     ref_char_offset: list[float] = field(
         default_factory=lambda: [2.0, 0.0, 0.0],
-        metadata={"help": "where the reference ghost is drawn, relative to the character (m)"},
+        metadata={
+            "help": "where the reference ghost is drawn, relative to the character (m)",
+            "bounds": Bounds(),
+        },
     )
     visualize_ref_char: bool = field(
         default=True, metadata={"help": "draw the reference ghost when viewing"}
@@ -91,12 +101,9 @@ class CharEnvConfig:
                 "env: give char_file (the robot MJCF) or robot (a profile: "
                 "g1, k1, t1, humanoid, mimickit_humanoid)"
             )
-        if not finite_number(self.episode_length) or self.episode_length <= 0:
-            raise ConfigError(f"env.episode_length: must be > 0 seconds, got {self.episode_length}")
-        if self.termination_height is not None and not finite_number(self.termination_height):
-            raise ConfigError(
-                f"env.termination_height: must be a number of metres, got {self.termination_height}"
-            )
+        # The loader checks the bounds of what it reads; this covers a config built in code
+        # (every key of the task's subclass too).
+        check_field_bounds(self, "env.")
         for key in ("key_bodies", "contact_bodies"):
             names = getattr(self, key)
             dups = sorted({n for n in names if names.count(n) > 1})
@@ -111,7 +118,3 @@ class CharEnvConfig:
                 "env.init_pose: must be a root position (3 numbers) or a full frame, got "
                 f"{self.init_pose}"
             )
-
-
-def finite_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from mjmimic.envs.char_config import finite_number
-from mjmimic.errors import ConfigError
+from mjmimic.config.bounds import NON_NEGATIVE
 
 Errors = Mapping[str, torch.Tensor]
 
@@ -73,7 +72,8 @@ def reward_keys(terms: Sequence[RewardTerm]):
             ):
                 key = f"reward_{t.name}_{kind}"
                 annotations[key] = "float"
-                metadata = {"help": help_text}
+                # A weight of 0 drops the term; a scale of 0 makes it a constant (weight).
+                metadata = {"help": help_text, "bounds": NON_NEGATIVE}
                 if kind == "w":
                     metadata["range"] = "0-1"
                 setattr(cls, key, field(metadata=metadata))
@@ -91,15 +91,6 @@ def weights_from_config(cfg: object, terms: Sequence[RewardTerm]) -> dict[str, T
         )
         for t in terms
     }
-
-
-def validate_weights(cfg: object, terms: Sequence[RewardTerm]) -> None:
-    for t in terms:
-        for kind in ("w", "scale"):
-            key = f"reward_{t.name}_{kind}"
-            value = getattr(cfg, key)
-            if not finite_number(value) or value < 0:
-                raise ConfigError(f"env.{key}: must be a number >= 0, got {value}")
 
 
 def active_terms(terms: Sequence[RewardTerm], has_key_bodies: bool) -> tuple[RewardTerm, ...]:

@@ -24,6 +24,7 @@ import base64
 import hashlib
 import io
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 import onnx
 
+from mjmimic.engines.scene import INTEGRATORS, SOLVERS
 from mjmimic.errors import MjmimicError
 
 PREFIX = "mjmimic."
@@ -98,12 +100,20 @@ class ReferenceClip:
     sha256: str  # of the decoded npz bytes
     npz_base64: str
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        raw = base64.b64decode(self.npz_base64)
+    def arrays(self, where: str | None = None) -> dict[str, np.ndarray]:
+        """The decoded npz; ``where`` names the clip in errors (default: its name)."""
+        where = where or f"embedded clip '{self.name}'"
+        try:
+            raw = base64.b64decode(self.npz_base64, validate=True)
+        except ValueError:  # binascii.Error
+            raise MjmimicError(f"{where}: npz_base64 is not base64") from None
         if hashlib.sha256(raw).hexdigest() != self.sha256:
-            raise MjmimicError(f"embedded clip '{self.name}': sha256 mismatch; the file is damaged")
-        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+            raise MjmimicError(f"{where}: sha256 mismatch; the file is damaged")
+        try:
+            with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+                return {k: data[k] for k in data.files}
+        except Exception as exc:  # numpy/zipfile raise several types for bad npz bytes
+            raise MjmimicError(f"{where}: not a readable npz ({type(exc).__name__})") from None
 
 
 def encode_clip(
@@ -182,8 +192,11 @@ class PolicyMetadata:
                 continue
             try:
                 values[f.name] = json.loads(props[key])
-            except json.JSONDecodeError as exc:
-                raise MjmimicError(f"{source}: metadata {key} is not valid JSON ({exc})") from None
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+                raise MjmimicError(
+                    f"{source}: metadata {key} is not valid JSON ({reason})"
+                ) from None
         version = values.get("format_version")
         if not isinstance(version, int):
             raise MjmimicError(f"{source}: {VERSION_KEY} must be an integer, found {version!r}")
@@ -205,9 +218,88 @@ class PolicyMetadata:
             values["physics"] = PhysicsInfo(**values["physics"])
             values["falls"] = FallInfo(**values["falls"])
             values["reference_motions"] = [ReferenceClip(**c) for c in values["reference_motions"]]
-            return cls(**values)
-        except (TypeError, KeyError) as exc:
+            meta = cls(**values)
+        except (TypeError, KeyError, ValueError) as exc:
             raise MjmimicError(f"{source}: malformed mjmimic metadata ({exc})") from None
+        meta.validate(source)
+        return meta
+
+    def validate(
+        self, source: str, hint: str = "re-export the policy with 'mjmimic export'"
+    ) -> None:
+        """Refuse, naming the key, metadata a deployment would misuse: a per-joint list
+        that is not one finite number per joint, NaN/inf anywhere, sizes that disagree.
+
+        JSON readers accept ``NaN`` and ``1e999`` and a hand-edited or foreign file can
+        have lists of any length, so none of this is guaranteed by the file being
+        readable; without the check a short gain list is an IndexError in sim2sim and a
+        NaN gain a simulation that MuJoCo silently resets every step. ``hint`` ends each
+        message: what the user can do about it."""
+        check = _Checker(source, hint)
+        for name in ("mjmimic_version", "robot_name", "robot_file", "config_hash"):
+            check.string(name, getattr(self, name))
+        check.names("joint_names", self.joint_names)
+        joints = len(self.joint_names)
+        if joints == 0:
+            check.fail("joint_names", "at least one joint", "none")
+        per_joint = f"one per joint ({joints} in {PREFIX}joint_names)"
+        for name in ("default_joint_pos", "action_offset"):
+            check.numbers(name, getattr(self, name), joints, per_joint)
+        for name in ("action_scale", "kp", "kd"):
+            check.numbers(name, getattr(self, name), joints, per_joint, minimum=0.0)
+        check.length("effort_limit", self.effort_limit, joints, per_joint)
+        for i, effort in enumerate(self.effort_limit):
+            if effort is not None:
+                check.number(f"effort_limit[{i}]", effort, minimum=0.0, strict=True)
+        if self.control_mode not in ("pos", "torque"):
+            check.fail("control_mode", "'pos' or 'torque'", repr(self.control_mode))
+        check.number("control_dt", self.control_dt, minimum=0.0, strict=True)
+        check.number("sim_dt", self.sim_dt, minimum=0.0, strict=True)
+        substeps = self.control_dt / self.sim_dt
+        if round(substeps) < 1 or abs(substeps - round(substeps)) > 1e-6 * substeps:
+            check.fail(
+                "control_dt",
+                f"a whole multiple of {PREFIX}sim_dt ({self.sim_dt:g} s)",
+                f"{self.control_dt:g} s",
+            )
+        phys = self.physics
+        for name, known in (("integrator", INTEGRATORS), ("solver", SOLVERS)):
+            value = getattr(phys, name)
+            if not isinstance(value, str) or value not in known:
+                check.fail(f"physics.{name}", f"one of {', '.join(known)}", repr(value))
+        for name in ("iterations", "ls_iterations"):
+            check.integer(f"physics.{name}", getattr(phys, name), minimum=1)
+        check.number("physics.floor_friction", phys.floor_friction, minimum=0.0)
+        for name in ("armature", "damping", "stiffness", "frictionloss"):
+            check.numbers(f"physics.{name}", getattr(phys, name), joints, per_joint, minimum=0.0)
+        obs = self.observation
+        check.integer("observation.size", obs.size, minimum=1)
+        for name in ("global_obs", "root_height_obs", "enable_phase_obs", "enable_tar_obs"):
+            check.boolean(f"observation.{name}", getattr(obs, name))
+        check.integer("observation.num_phase_encoding", obs.num_phase_encoding, minimum=0)
+        for i, step in enumerate(obs.tar_obs_steps):
+            check.integer(f"observation.tar_obs_steps[{i}]", step, minimum=0)
+        for i, term in enumerate(obs.terms):
+            check.string(f"observation.terms[{i}].name", term.name)
+            check.integer(f"observation.terms[{i}].size", term.size, minimum=1)
+        total = sum(term.size for term in obs.terms)
+        if total != obs.size:
+            check.fail("observation.size", f"the sum of the term sizes ({total})", obs.size)
+        check.names("observation.body_names", obs.body_names)
+        if not obs.body_names:
+            check.fail("observation.body_names", "at least the root body", "none")
+        check.names("observation.key_bodies", obs.key_bodies, among=obs.body_names)
+        check.names("falls.contact_bodies", self.falls.contact_bodies, among=obs.body_names)
+        if self.falls.termination_height is not None:
+            check.number("falls.termination_height", self.falls.termination_height)
+        for i, clip in enumerate(self.reference_motions):
+            for name in ("name", "sha256", "npz_base64"):
+                check.string(f"reference_motions[{i}].{name}", getattr(clip, name))
+            check.number(f"reference_motions[{i}].weight", clip.weight, minimum=0.0)
+        for name in ("inputs", "outputs"):
+            check.names(name, getattr(self, name))
+            if not getattr(self, name):
+                check.fail(name, "at least one tensor name", "none")
 
     def describe(self) -> str:
         """A readable summary (``mjmimic export --describe``)."""
@@ -256,6 +348,65 @@ class PolicyMetadata:
                 f"{'inf' if effort is None else f'{effort:.1f}':>7}"
             )
         return "\n".join(lines)
+
+
+class _Checker:
+    """One-line errors naming the file, the metadata key, what was expected and found."""
+
+    def __init__(self, source: str, hint: str):
+        self.source, self.hint = source, hint
+
+    def fail(self, key: str, expected: str, found: Any) -> None:
+        raise MjmimicError(
+            f"{self.source}: metadata {PREFIX}{key} is {found}, expected {expected}; {self.hint}"
+        )
+
+    def number(
+        self, key: str, value: Any, minimum: float | None = None, strict: bool = False
+    ) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(key, "a number", repr(value))
+        if not math.isfinite(value):
+            self.fail(key, "a finite number", value)
+        if minimum is not None and (value <= minimum if strict else value < minimum):
+            self.fail(key, f"a number {'>' if strict else '>='} {minimum:g}", value)
+
+    def integer(self, key: str, value: Any, minimum: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.fail(key, f"an integer >= {minimum}", repr(value))
+
+    def boolean(self, key: str, value: Any) -> None:
+        if not isinstance(value, bool):
+            self.fail(key, "true or false", repr(value))
+
+    def string(self, key: str, value: Any) -> None:
+        if not isinstance(value, str):
+            self.fail(key, "a string", repr(value))
+
+    def length(self, key: str, values: Any, count: int, expected: str) -> None:
+        if not isinstance(values, list):
+            self.fail(key, f"a list, {expected}", type(values).__name__)
+        if len(values) != count:
+            self.fail(key, expected, f"a list of {len(values)}")
+
+    def numbers(
+        self, key: str, values: Any, count: int, expected: str, minimum: float | None = None
+    ) -> None:
+        self.length(key, values, count, expected)
+        for i, value in enumerate(values):
+            self.number(f"{key}[{i}]", value, minimum)
+
+    def names(self, key: str, values: Any, among: list[str] | None = None) -> None:
+        """A list of distinct strings (each one of ``among`` when given)."""
+        if not isinstance(values, list):
+            self.fail(key, "a list of names", type(values).__name__)
+        for i, value in enumerate(values):
+            self.string(f"{key}[{i}]", value)
+            if among is not None and value not in among:
+                self.fail(f"{key}[{i}]", "one of observation.body_names", repr(value))
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            self.fail(key, "distinct names", f"a list repeating {', '.join(repeated)}")
 
 
 # Keys a file may lack: absent means the default, i.e. the behaviour before the key existed

@@ -7,13 +7,17 @@ metadata (``metadata.py``) says how to build that observation and what the outpu
 
 The export rebuilds the training env from the run's saved config (one env), because the
 observation layout, PD gains, action bounds and reference clips are facts of the env,
-not of the weights. After writing, the file is checked with ``onnx.checker`` and run with
-onnxruntime against torch on real observations.
+not of the weights. The file is checked with ``onnx.checker`` and run with onnxruntime
+against torch on real observations before it takes the ``-o`` name: it is written beside
+it under a temporary name and renamed only then, so a failed export leaves whatever was
+there intact. ``-o`` never overwrites a torch file (the run's own model.pt, say), and a
+model with non-finite weights is refused: its ONNX would compute NaN.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from pathlib import Path
 
@@ -37,8 +41,9 @@ from mjmimic.export.metadata import (
     PolicyMetadata,
     config_hash,
     encode_clip,
+    read_policy,
 )
-from mjmimic.training import checkpoint
+from mjmimic.training.model_file import is_torch_file, load_weights, read_model
 from mjmimic.training.setup import RunConfig, build_env_and_agent
 
 OPSET = 17
@@ -75,34 +80,80 @@ def export_policy(source: Path, output: Path) -> tuple[PolicyMetadata, float]:
     """Write the ONNX policy of ``source`` (run dir or model.pt) to ``output``; returns its
     metadata and the largest |onnxruntime - torch| measured on real observations."""
     model_file = find_model_file(source)
-    saved = checkpoint.load(model_file, checkpoint.MODEL_FORMAT)
+    _check_output(output, model_file)
+    saved = read_model(model_file)
+    _require_finite(saved["model"], model_file)
     run = RunConfig.from_dict(saved["config"], f"{model_file} (saved config)")
     run.engine.num_threads = 1
     run.device = "cpu"  # the ONNX graph is traced on the CPU, wherever the run trained
     env, agent = build_env_and_agent(run, num_envs=1)
     try:
-        agent.load_model_state_dict(saved["model"])
+        load_weights(agent, env, saved["model"], model_file)
         agent.eval_mode()
         low, high = env.action_bounds()
         module = DeployedPolicy(agent.normalized_policy, low, high).eval()
         meta = build_metadata(env, run, saved["config"])
+        meta.validate(
+            f"{model_file} (saved config)", "fix the robot's gains and limits or the env config"
+        )
         proto = onnx.load_from_string(_to_onnx_bytes(module, env.obs_dim))
         for key, value in meta.to_props().items():
             proto.metadata_props.add(key=key, value=value)
         onnx.checker.check_model(proto, full_check=True)
-        try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            onnx.save(proto, str(output))
-        except OSError as exc:
-            raise MjmimicError(f"{output}: cannot write the policy ({exc.strerror})") from None
-        try:
-            err = _check_parity(output, module, env.reset())
-        except MjmimicError:
-            output.unlink()  # a file that does not compute the policy must not be used
-            raise
+        err = _write_checked(proto, output, module, env.reset())
     finally:
         env.engine.close()
     return meta, err
+
+
+def _check_output(output: Path, model_file: Path) -> None:
+    """Refuse an ``-o`` that would replace the run's model or checkpoint, any torch file,
+    or a directory."""
+    hint = "give a new name ending in .onnx, e.g. -o policy.onnx"
+    if output.is_dir():
+        raise MjmimicError(f"{output}: cannot write the policy there: a directory; {hint}")
+    own = {model_file.resolve(), model_file.with_name("checkpoint.pt").resolve()}
+    if output.resolve() in own or (output.is_file() and is_torch_file(output)):
+        raise MjmimicError(
+            f"-o {output}: refusing to overwrite a torch file (a run's model or checkpoint) "
+            f"with the ONNX policy; {hint}"
+        )
+
+
+def _require_finite(weights: dict[str, torch.Tensor], model_file: Path) -> None:
+    for key, t in weights.items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            bad = int((~torch.isfinite(t)).sum())
+            raise MjmimicError(
+                f"{model_file}: {key} holds {bad} non-finite value(s) of {t.numel()}: the "
+                "policy would output NaN; export a model saved before the run diverged "
+                "('mjmimic doctor RUN_DIR' says when)"
+            )
+
+
+def _write_checked(
+    proto: onnx.ModelProto, output: Path, module: nn.Module, obs: torch.Tensor
+) -> float:
+    """Save ``proto`` as ``output`` once onnxruntime has loaded the written bytes and
+    matched torch on ``obs``; returns that parity error. Until then the file has a
+    temporary name in the same directory (so the rename is atomic and nothing at
+    ``output`` is touched by a failure)."""
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    try:
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            onnx.save(proto, str(tmp))
+        except OSError as exc:
+            raise MjmimicError(f"{output}: cannot write the policy ({exc.strerror})") from None
+        err = _check_parity(tmp, module, obs, output)
+        read_policy(tmp)  # what every reader does first must accept it
+        try:
+            os.replace(tmp, output)
+        except OSError as exc:
+            raise MjmimicError(f"{output}: cannot write the policy ({exc.strerror})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return err
 
 
 def _to_onnx_bytes(module: nn.Module, obs_dim: int) -> bytes:
@@ -124,19 +175,25 @@ def _to_onnx_bytes(module: nn.Module, obs_dim: int) -> bytes:
     return buffer.getvalue()
 
 
-def _check_parity(path: Path, module: nn.Module, obs: torch.Tensor) -> float:
-    """Largest |onnxruntime - torch| on ``obs`` and perturbed copies; raises if too big."""
+def _check_parity(path: Path, module: nn.Module, obs: torch.Tensor, name: Path) -> float:
+    """Largest |onnxruntime - torch| on ``obs`` and perturbed copies, running the file
+    ``path``; raises (naming ``name``, the file it is for) if too big."""
     gen = torch.Generator().manual_seed(0)
     batch = torch.cat([obs, obs + 0.1 * torch.randn(15, obs.shape[1], generator=gen)])
     with torch.no_grad():
         expected = module(batch).numpy()
+    if not np.isfinite(expected).all():
+        raise MjmimicError(
+            f"{name}: not written: the policy's actions are non-finite on the env's own "
+            "observations (finite weights, so an overflow); export an earlier model"
+        )
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = session.run(["actions"], {"obs": batch.numpy()})[0]
     err = float(np.abs(got - expected).max())
     if not err <= PARITY_TOLERANCE:
         raise MjmimicError(
-            f"{path}: onnxruntime differs from torch by {err:.3g} (> {PARITY_TOLERANCE}); "
-            "please report this with the model file"
+            f"{name}: not written: onnxruntime differs from torch by {err:.3g} "
+            f"(> {PARITY_TOLERANCE}); please report this with the model file"
         )
     return err
 

@@ -39,17 +39,17 @@ class ReferenceFrame:
 
 
 class ReferenceMotion:
-    def __init__(self, arrays: dict[str, np.ndarray], robot: RobotMap, name: str):
+    def __init__(
+        self, arrays: dict[str, np.ndarray], robot: RobotMap, name: str, where: str | None = None
+    ):
+        """``where`` names the clip in errors (default: ``clip 'NAME'``)."""
         self.name = name
+        _check_arrays(arrays, robot.qpos_adr.size, where or f"clip '{name}'")
         self.fps = float(arrays["fps"])
         self.wraps = str(arrays["loop_mode"]) == "wrap"
         self.robot = robot
         root_pos, dof = arrays["root_pos"], np.unwrap(arrays["dof_pos"], axis=0)
         root_rot = sign_continuous(arrays["root_rot"])
-        if dof.shape[1] != robot.qpos_adr.size:
-            raise MjmimicError(
-                f"embedded clip '{name}': {dof.shape[1]} DoFs for {robot.qpos_adr.size} joints"
-            )
         self.num_frames = root_pos.shape[0]
         self.duration = (self.num_frames - 1) / self.fps
         data = mujoco.MjData(robot.model)
@@ -126,3 +126,32 @@ class ReferenceMotion:
         """The reference at ``t`` as an observation target."""
         fr = self.frame(t)
         return Pose(fr.root_pos, fr.root_rot, fr.joint_rot, fr.body_pos[self.robot.key_index])
+
+
+CLIP_KEYS = ("fps", "loop_mode", "root_pos", "root_rot", "dof_pos")
+
+
+def _check_arrays(arrays: dict[str, np.ndarray], joints: int, where: str) -> None:
+    """The clip's keys, shapes and values, so a damaged or hand-made clip is one line
+    instead of a KeyError, an IndexError or NaN tracking errors."""
+    missing = [k for k in CLIP_KEYS if k not in arrays]
+    if missing:
+        raise MjmimicError(f"{where}: no {', '.join(missing)} in it")
+    fps = arrays["fps"]
+    if fps.shape != () or fps.dtype.kind not in "iuf" or not 0 < float(fps) < 1e6:
+        raise MjmimicError(f"{where}: fps is {fps!r}, expected a positive number")
+    root_pos = arrays["root_pos"]
+    frames = root_pos.shape[0] if root_pos.ndim else 0
+    for key, width in (("root_pos", 3), ("root_rot", 4), ("dof_pos", joints)):
+        a = arrays[key]
+        if a.dtype.kind not in "iuf" or a.shape != (frames, width):
+            raise MjmimicError(
+                f"{where}: {key} has shape {a.shape}, expected ({frames}, {width}) "
+                "(frames, values per frame)"
+            )
+        if not np.isfinite(a).all():
+            raise MjmimicError(f"{where}: {key} holds NaN or inf")
+    if frames < 2:
+        raise MjmimicError(f"{where}: {frames} frame(s), at least 2 needed")
+    if (np.linalg.norm(arrays["root_rot"], axis=-1) < 1e-6).any():
+        raise MjmimicError(f"{where}: root_rot holds zero quaternions")

@@ -17,6 +17,13 @@ the floor during any substep, or the root below ``falls.termination_height``. Af
 fall the character is put back on the reference at the current motion time and the run
 goes on, so one fall does not hide the rest of the clip.
 
+A control step fails when the policy's action is not finite (it is not sent: MuJoCo
+would zero the controls and the character would stand on its PD targets at 0) or when the
+physics is (MuJoCo's bad-control/qpos/qvel/qacc warnings: it resets such a state to
+``qpos0`` silently, or non-finite qpos/qvel). A failed step is counted and reported, its
+tracking errors are not, and the character restarts on the reference as after a fall;
+``mjmimic sim2sim`` then exits with status 1.
+
 A policy that observes no reference (AMP: no target frames, no phase) embeds no clip.
 Without ``--motion`` it starts, and restarts after a fall, from the robot's rest pose
 (the MJCF's ``qpos0``, at rest), and no tracking errors are reported.
@@ -29,7 +36,9 @@ from pathlib import Path
 
 import mujoco
 import numpy as np
+import onnx
 import onnxruntime as ort
+from onnx import numpy_helper
 
 from mjmimic.engines.scene import INTEGRATORS, SOLVERS, strip_demo_scene
 from mjmimic.errors import MjmimicError
@@ -47,9 +56,24 @@ class Sim2SimReport:
 
     seconds: float = 0.0
     steps: int = 0
+    tracked: bool = True  # there is a reference to measure errors against
     root_pos_err: list[float] = field(default_factory=list)  # m; empty without a reference
     joint_rot_err: list[float] = field(default_factory=list)  # rad, mean over moving joints
     fall_times: list[float] = field(default_factory=list)
+    # (time s, FAILURES key) of every control step that failed; excluded from the errors.
+    failures: list[tuple[float, str]] = field(default_factory=list)
+
+    def failure_line(self) -> str | None:
+        """``N of M control steps failed: ...`` (None when none did)."""
+        if not self.failures:
+            return None
+        kinds = [kind for _, kind in self.failures]
+        parts = [f"{kinds.count(k)} {FAILURES[k]}" for k in FAILURES if k in kinds]
+        return (
+            f"{len(self.failures)} of {self.steps} control steps failed ({', '.join(parts)}; "
+            f"first at {self.failures[0][0]:.2f} s); the character restarted on the reference "
+            "after each"
+        )
 
     def summary(self) -> str:
         root, joint = np.asarray(self.root_pos_err), np.asarray(self.joint_rot_err)
@@ -58,24 +82,43 @@ class Sim2SimReport:
             f"simulated:           {self.seconds:.2f} s ({self.steps} control steps)",
             f"falls:               {len(self.fall_times)}" + (f" (at {falls} s)" if falls else ""),
         ]
+        failed = self.failure_line()
+        if failed is not None:
+            lines.append(f"failed steps:        {failed}")
         if root.size:
             lines += [
                 f"root position err:   mean {root.mean():.4f} m, max {root.max():.4f} m",
                 f"joint rotation err:  mean {joint.mean():.4f} rad, max {joint.max():.4f} rad",
             ]
+        elif self.tracked:
+            lines.append("tracking errors:     none (every control step failed)")
         else:
             lines.append("tracking errors:     none (no reference motion)")
         return "\n".join(lines)
 
 
+# Why a control step failed, as the report words it.
+FAILURES = {
+    "action": "on a non-finite action",
+    "physics": "on unstable physics (MuJoCo reset or dropped a bad state or control)",
+}
+# MuJoCo's warnings of a state or control it replaced (mj_resetData or zeroed ctrl).
+_BAD_WARNINGS = (
+    mujoco.mjtWarning.mjWARN_BADCTRL,
+    mujoco.mjtWarning.mjWARN_BADQPOS,
+    mujoco.mjtWarning.mjWARN_BADQVEL,
+    mujoco.mjtWarning.mjWARN_BADQACC,
+)
+
+
 def build_scene(robot_file: Path, meta: PolicyMetadata) -> mujoco.MjModel:
     """The robot on a floor, with the policy's actuators, joint properties and options."""
     load_mjcf(robot_file)  # one-line errors for missing or broken files
+    phys = meta.physics
     spec = mujoco.MjSpec.from_file(str(robot_file))
     strip_demo_scene(spec)
     for item in [*spec.actuators, *spec.sensors, *spec.keys]:
         spec.delete(item)
-    phys = meta.physics
     names = {j.name for j in spec.joints}
     for i, name in enumerate(meta.joint_names):
         if name not in names:
@@ -122,24 +165,15 @@ class Sim2Sim:
 
     def __init__(self, policy_file: Path | str, robot_file: Path | str, motion: str | None = None):
         policy_file, robot_file = Path(policy_file), Path(robot_file)
-        _, self.meta = read_policy(policy_file)
+        proto, self.meta = read_policy(policy_file)
         meta = self.meta
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(
-            str(policy_file), options, providers=["CPUExecutionProvider"]
-        )
-        width = self.session.get_inputs()[0].shape[-1]
-        if width != meta.observation.size:
-            raise MjmimicError(
-                f"{policy_file}: model input has {width} numbers, metadata says "
-                f"{meta.observation.size}"
-            )
+        _require_finite_weights(proto, policy_file)
+        self.session = _session(policy_file, meta)
         self.robot_file = robot_file
         self.model = build_scene(robot_file, meta)
         self.data = mujoco.MjData(self.model)
         self.robot = RobotMap(self.model, meta, str(robot_file))
-        self.reference = _reference(meta, self.robot, robot_file, motion)
+        self.reference = _reference(meta, self.robot, robot_file, motion, policy_file)
         self.substeps = round(meta.control_dt / meta.sim_dt)
         self.floor = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_GEOM, FLOOR)
         allowed = meta.falls.contact_bodies
@@ -149,6 +183,7 @@ class Sim2Sim:
         for name in allowed:
             self.contact_ok[mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, name)] = True
         self.motion_time = 0.0
+        self.last_failure: str | None = None  # FAILURES key of the last step, if it failed
 
     # ------------------------------------------------------------------------- stepping
     def reset(self, motion_time: float) -> None:
@@ -180,15 +215,29 @@ class Sim2Sim:
         return self.session.run(meta.outputs[:1], {meta.inputs[0]: obs[None]})[0][0]
 
     def step(self, action: np.ndarray) -> bool:
-        """Hold ``action`` for one control step; True if the character fell."""
+        """Hold ``action`` for one control step; True if the character fell. A step that
+        failed (module docstring) is no fall: ``last_failure`` says why, else it is None."""
+        self.last_failure = None
+        self.motion_time += self.meta.control_dt
+        if not np.isfinite(action).all():
+            # Not sent: MuJoCo would zero every control and step on as if nothing happened.
+            self.last_failure = "action"
+            return False
         self.data.ctrl[:] = action
+        warnings = self.data.warning
+        for w in _BAD_WARNINGS:
+            warnings[w].number = 0
         touched = False
         for _ in range(self.substeps):
             mujoco.mj_step(self.model, self.data)
             touched = touched or self._forbidden_contact()
         # mj_step leaves body poses of the state before its last integration.
         mujoco.mj_kinematics(self.model, self.data)
-        self.motion_time += self.meta.control_dt
+        if any(warnings[w].number for w in _BAD_WARNINGS) or not (
+            np.isfinite(self.data.qpos).all() and np.isfinite(self.data.qvel).all()
+        ):
+            self.last_failure = "physics"
+            return False
         height = self.meta.falls.termination_height
         low = height is not None and self.data.xpos[self.robot.body_ids[0], 2] < height
         return touched or low
@@ -221,11 +270,17 @@ class Sim2Sim:
         if not seconds > 0:
             raise MjmimicError(f"--seconds must be positive, got {seconds}")
         steps = max(1, round(seconds / self.meta.control_dt))
-        report = Sim2SimReport()
+        report = Sim2SimReport(tracked=self.reference is not None)
         self.reset(start)
         frames = []
         for k in range(steps):
             fell = self.step(self.act(self.observe()))
+            if self.last_failure is not None:
+                report.failures.append(((k + 1) * self.meta.control_dt, self.last_failure))
+                self.reset(self.motion_time)
+                if video is not None:
+                    frames.append((self.data.qpos.copy(), self._reference_qpos()))
+                continue
             errors = self.tracking_errors()
             if errors is not None:
                 report.root_pos_err.append(errors[0])
@@ -266,8 +321,74 @@ class Sim2Sim:
             writer.close()
 
 
+def _session(policy_file: Path, meta: PolicyMetadata) -> ort.InferenceSession:
+    """onnxruntime on ``policy_file``, checked to map one observation of the metadata's
+    size to one action per joint under the metadata's input and output names."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    size, joints = meta.observation.size, len(meta.joint_names)
+    try:
+        session = ort.InferenceSession(
+            str(policy_file), options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises its own types for invalid graphs
+        raise MjmimicError(
+            f"{policy_file}: onnxruntime cannot load the model ({_first_line(exc)})"
+        ) from None
+    inputs = {i.name: i for i in session.get_inputs()}
+    outputs = [o.name for o in session.get_outputs()]
+    for key, name, names in (
+        ("inputs", meta.inputs[0], inputs),
+        ("outputs", meta.outputs[0], outputs),
+    ):
+        if name not in names:
+            raise MjmimicError(
+                f"{policy_file}: metadata mjmimic.{key} names '{name}', the model has "
+                f"{', '.join(names)}"
+            )
+    width = inputs[meta.inputs[0]].shape[-1]
+    if isinstance(width, int) and width != size:
+        raise MjmimicError(f"{policy_file}: model input has {width} numbers, metadata says {size}")
+    try:
+        out = session.run(meta.outputs[:1], {meta.inputs[0]: np.zeros((1, size), np.float32)})[0]
+    except Exception as exc:  # a graph that loads can still refuse this input
+        raise MjmimicError(
+            f"{policy_file}: the model does not run on a (1, {size}) float32 observation "
+            f"({_first_line(exc)})"
+        ) from None
+    if np.shape(out) != (1, joints):
+        raise MjmimicError(
+            f"{policy_file}: the model outputs shape {np.shape(out)} for one observation, "
+            f"the metadata lists {joints} joints (expected (1, {joints}))"
+        )
+    return session
+
+
+def _require_finite_weights(proto: onnx.ModelProto, policy_file: Path) -> None:
+    """Refuse NaN/inf in the graph's constants: such a policy outputs NaN, or (clipped by
+    Min/Max, whose NaN handling varies between runtimes) a joint limit, never an action."""
+    graph = proto.graph
+    constants = [*graph.initializer]
+    constants += [
+        a.t for n in graph.node if n.op_type == "Constant" for a in n.attribute if a.HasField("t")
+    ]
+    for tensor in constants:
+        values = numpy_helper.to_array(tensor)
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            bad = int((~np.isfinite(values)).sum())
+            raise MjmimicError(
+                f"{policy_file}: weight '{tensor.name}' holds {bad} non-finite value(s) of "
+                f"{values.size}: the policy cannot act; export a model saved before the run "
+                "diverged"
+            )
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def _reference(
-    meta: PolicyMetadata, robot: RobotMap, robot_file: Path, motion: str | None
+    meta: PolicyMetadata, robot: RobotMap, robot_file: Path, motion: str | None, policy_file: Path
 ) -> ReferenceMotion | None:
     """The embedded clip named ``motion`` (default: the first), or a motion file; None for
     a policy that embeds none and observes none (AMP) when no ``motion`` is given."""
@@ -280,7 +401,8 @@ def _reference(
         if not clips:
             raise MjmimicError("the policy embeds no reference motion; give one with --motion")
         clip = clips[motion] if motion else meta.reference_motions[0]
-        return ReferenceMotion(clip.arrays(), robot, clip.name)
+        where = f"{policy_file}: embedded clip '{clip.name}'"
+        return ReferenceMotion(clip.arrays(where), robot, clip.name, where)
     path = Path(motion)
     if not path.is_file():
         raise MjmimicError(

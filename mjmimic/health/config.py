@@ -19,7 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from mjmimic.errors import ConfigError
+from mjmimic.config.bounds import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, Bounds, check_field_bounds
+
+# A share of values (clipped ratios, accuracies) above which something is wrong: 0 would
+# flag every iteration.
+_SHARE = Bounds(0, 1, low_open=True)
 
 Response = Literal["warn", "skip_update", "rollback", "stop"]
 
@@ -52,38 +56,51 @@ class HealthConfig:
         metadata={
             "help": "|qvel| above this (rad/s or m/s) is a physics blow-up",
             "range": "200-2000",
+            "bounds": POSITIVE,
         },
     )
     max_importance_ratio: float = field(
         default=10.0,
-        metadata={"help": "mean PPO importance ratio above this is an explosion", "range": "3-100"},
+        metadata={
+            "help": "mean PPO importance ratio above this is an explosion",
+            "range": "3-100",
+            "bounds": POSITIVE,
+        },
     )
     max_kl: float = field(
         default=1.0,
         metadata={
             "help": "approximate KL(old || new) above this is an explosion",
             "range": "0.1-5",
+            "bounds": POSITIVE,
         },
     )
     max_clip_fraction: float = field(
         default=0.9,
         metadata={
-            "help": "fraction of clipped ratios above this: the policy left the trust region"
+            "help": "fraction of clipped ratios above this: the policy left the trust region",
+            "bounds": _SHARE,
         },
     )
     min_adv_std: float = field(
         default=1e-6,
-        metadata={"help": "advantage std below this: no learning signal", "range": "1e-8-1e-4"},
+        metadata={
+            "help": "advantage std below this: no learning signal",
+            "range": "1e-8-1e-4",
+            "bounds": NON_NEGATIVE,
+        },
     )
     spike_factor: float = field(
         default=100.0,
         metadata={
             "help": "critic loss or grad norm above this times its running median is a spike",
             "range": "20-1000",
+            "bounds": POSITIVE,
         },
     )
     spike_warmup: int = field(
-        default=5, metadata={"help": "iterations of history before spikes are judged"}
+        default=5,
+        metadata={"help": "iterations of history before spikes are judged", "bounds": NON_NEGATIVE},
     )
     min_obs_std: float = field(
         default=1e-6,
@@ -92,11 +109,15 @@ class HealthConfig:
             "constant) are reported: float noise, divided by the normalizer's 1e-4 std "
             "floor, is all the policy sees of them",
             "range": "1e-7-1e-5",
+            "bounds": NON_NEGATIVE,
         },
     )
     min_action_std: float = field(
         default=2e-4,
-        metadata={"help": "policy std below this has collapsed (the floor is 1e-4)"},
+        metadata={
+            "help": "policy std below this has collapsed (the floor is 1e-4)",
+            "bounds": NON_NEGATIVE,
+        },
     )
     physics_history: int = field(
         default=8,
@@ -104,6 +125,7 @@ class HealthConfig:
             "help": "control steps of physics state kept in memory, saved for the offending "
             "envs when something breaks (physics_history.npz); 0 = off",
             "range": "0-64",
+            "bounds": NON_NEGATIVE,
         },
     )
     max_disc_grad_penalty: float = field(
@@ -113,6 +135,7 @@ class HealthConfig:
             "this is an explosion, whatever its history: D is sharpening into a step between "
             "agent and demo; 0 = off",
             "range": "100-10000",
+            "bounds": NON_NEGATIVE,
         },
     )
     disc_acc_threshold: float = field(
@@ -121,6 +144,7 @@ class HealthConfig:
             "help": "discriminator accuracies (the agent's accuracy_stats) all at or above this "
             "count as pinned at 1: D separates agent from demo perfectly",
             "range": "0.95-0.999",
+            "bounds": _SHARE,
         },
     )
     disc_acc_iterations: int = field(
@@ -129,6 +153,7 @@ class HealthConfig:
             "help": "iterations in a row with the accuracies pinned before the style reward "
             "counts as collapsed (a warning); 0 = off",
             "range": "10-100",
+            "bounds": NON_NEGATIVE,
         },
     )
     disc_obs_mean_gap: float = field(
@@ -138,6 +163,7 @@ class HealthConfig:
             "this many pooled standard deviations are reported (a demo joint in a range the "
             "robot is never in: the motion does not fit the robot); 0 = off",
             "range": "2-10",
+            "bounds": NON_NEGATIVE,
         },
     )
     disc_obs_std_ratio: float = field(
@@ -148,6 +174,7 @@ class HealthConfig:
             "does); 0 = off, the default: an untrained policy holds still where the demos "
             "swing, so the ratio is large for any clip until the policy moves",
             "range": "5-100",
+            "bounds": NON_NEGATIVE,
         },
     )
     disc_obs_check_every: int = field(
@@ -157,6 +184,7 @@ class HealthConfig:
             "(not at the first update: an untrained policy is far from any clip) and when the "
             "accuracies are found pinned (new dims only); 0 = only when pinned",
             "range": "0-1000",
+            "bounds": NON_NEGATIVE,
         },
     )
     preflight_motions: bool = field(
@@ -168,44 +196,19 @@ class HealthConfig:
     )
     max_recoveries: int = field(
         default=3,
-        metadata={"help": "skip_update/rollback recoveries in a row before the run stops"},
+        metadata={
+            "help": "skip_update/rollback recoveries in a row before the run stops",
+            "bounds": NON_NEGATIVE,
+        },
     )
     warn_every: int = field(
         default=50,
-        metadata={"help": "print a repeated warning at most once per this many iterations"},
+        metadata={
+            "help": "print a repeated warning at most once per this many iterations",
+            "bounds": AT_LEAST_ONE,
+        },
     )
 
     def validate(self) -> None:
-        positive = {
-            "max_dof_vel": self.max_dof_vel,
-            "max_importance_ratio": self.max_importance_ratio,
-            "max_kl": self.max_kl,
-            "spike_factor": self.spike_factor,
-            "warn_every": self.warn_every,
-        }
-        for key, value in positive.items():
-            if not value > 0:
-                raise ConfigError(f"health.{key} must be > 0, got {value}")
-        if not 0 < self.max_clip_fraction <= 1:
-            raise ConfigError(
-                f"health.max_clip_fraction must be in (0, 1], got {self.max_clip_fraction}"
-            )
-        for key in ("min_adv_std", "min_obs_std", "min_action_std"):
-            if getattr(self, key) < 0:
-                raise ConfigError(f"health.{key} must be >= 0, got {getattr(self, key)}")
-        for key in ("max_disc_grad_penalty", "disc_obs_mean_gap", "disc_obs_std_ratio"):
-            if getattr(self, key) < 0:
-                raise ConfigError(f"health.{key} must be >= 0, got {getattr(self, key)}")
-        if not 0 < self.disc_acc_threshold <= 1:
-            raise ConfigError(
-                f"health.disc_acc_threshold must be in (0, 1], got {self.disc_acc_threshold}"
-            )
-        for key in (
-            "spike_warmup",
-            "physics_history",
-            "max_recoveries",
-            "disc_acc_iterations",
-            "disc_obs_check_every",
-        ):
-            if getattr(self, key) < 0:
-                raise ConfigError(f"health.{key} must be >= 0, got {getattr(self, key)}")
+        # The loader checks the bounds of what it reads; this covers a config built in code.
+        check_field_bounds(self, "health.")

@@ -16,6 +16,7 @@ from typing import Any
 
 from mjmimic.health import causes
 from mjmimic.health.events import HealthEvent
+from mjmimic.paths import atomic_write_bytes
 
 JSON_FILE = "diagnosis.json"
 MD_FILE = "diagnosis.md"
@@ -96,7 +97,10 @@ def log_tail(path: Path, rows: int = LOG_TAIL_ROWS) -> dict[str, list[float]]:
     """The last ``rows`` rows of the key columns of a log.txt (empty if there is none)."""
     if not path.is_file():
         return {}
-    lines = path.read_text().splitlines()
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}  # doctor's read_table has said what is wrong with the file
     if len(lines) < 2:
         return {}
     header = lines[0].split()
@@ -107,16 +111,24 @@ def log_tail(path: Path, rows: int = LOG_TAIL_ROWS) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
     for key in keep:
         i = header.index(key)
-        out[key] = [float(r[i]) if i < len(r) else math.nan for r in body]
+        out[key] = [_number(r[i]) if i < len(r) else math.nan for r in body]
     return out
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan  # shown as nan; the damaged cell is reported by the log's reader
 
 
 def write(run_dir: Path, report: dict[str, Any]) -> Path:
     """Write diagnosis.json and diagnosis.md into ``run_dir``; returns the .md path."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / JSON_FILE).write_text(json.dumps(report, indent=2, default=str) + "\n")
+    text = json.dumps(report, indent=2, default=str) + "\n"
+    atomic_write_bytes(run_dir / JSON_FILE, text.encode())
     md = run_dir / MD_FILE
-    md.write_text(render(report))
+    atomic_write_bytes(md, render(report).encode())
     return md
 
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
+from mjmimic.config.schema import load_config
+from mjmimic.config.yaml_source import load_yaml
 from mjmimic.errors import MjmimicError
 from mjmimic.health import diagnosis
 from mjmimic.health.adversarial import GRAD_PENALTY
@@ -26,6 +28,7 @@ from mjmimic.health.config import HealthConfig
 from mjmimic.health.events import HealthEvent
 from mjmimic.health.monitor import EVENTS_FILE
 from mjmimic.logging.table_log import read_table
+from mjmimic.training.model_file import torch_file_problem, unpickling_refusal
 
 
 def diagnose_run(run_dir: Path) -> dict[str, Any]:
@@ -33,14 +36,14 @@ def diagnose_run(run_dir: Path) -> dict[str, Any]:
     config_file = run_dir / "config.yaml"
     if not config_file.is_file():
         raise MjmimicError(f"{run_dir}: no config.yaml there; give the --out_dir of a run")
-    config = yaml.safe_load(config_file.read_text()) or {}
-    thresholds = _thresholds(config)
+    # load_yaml: random bytes, a YAML error or a list at the top are one-line errors.
+    config, _ = load_yaml(config_file)
+    thresholds = _thresholds(config, str(config_file))
     events = read_events(run_dir / EVENTS_FILE)
     earlier = run_dir / diagnosis.JSON_FILE
     if not events and earlier.is_file():
         # A report written before health_events.jsonl existed (or after it was deleted).
-        first = json.loads(earlier.read_text()).get("first_problem")
-        events = [HealthEvent.from_dict(first)] if first else []
+        events = _earlier_first_problem(earlier)
     events += _log_events(run_dir / "log.txt", thresholds, {(e.kind, e.iteration) for e in events})
     events += _checkpoint_events(run_dir)
     events.sort(key=lambda e: (e.iteration, e.step if e.step is not None else math.inf))
@@ -62,18 +65,68 @@ def diagnose_run(run_dir: Path) -> dict[str, Any]:
     return report
 
 
+def _earlier_first_problem(path: Path) -> list[HealthEvent]:
+    """The first problem of an earlier diagnosis.json; a damaged one is left out (it is
+    this command's own output, rewritten below)."""
+    try:
+        first = json.loads(path.read_text()).get("first_problem")
+        return [HealthEvent.from_dict(first)] if first else []
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError):
+        print(f"mjmimic: note: {path} is damaged; it is rewritten", file=sys.stderr)
+        return []
+
+
 def read_events(path: Path) -> list[HealthEvent]:
+    """The events in a health_events.jsonl, one JSON object a line.
+
+    A run killed while appending leaves its last line cut off: the complete lines before
+    it are kept, with a note on stderr. Any other line that is not an event is an error.
+
+    Raises:
+        MjmimicError: a line (other than a cut-off last one) is not a health event.
+    """
     if not path.is_file():
         return []
-    return [
-        HealthEvent.from_dict(json.loads(line)) for line in path.read_text().splitlines() if line
-    ]
+    raw = path.read_bytes()
+    lines = raw.split(b"\n")
+    # Only a last line without its newline can have been cut by a crash.
+    cut = lines.pop() if lines[-1] else None
+    events = []
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            events.append(_event(line, f"{path}:{number}"))
+    if cut is not None:
+        try:
+            events.append(_event(cut, f"{path}:{len(lines) + 1}"))
+        except MjmimicError:
+            print(
+                f"mjmimic: note: {path}: the last line is cut off (the run stopped while "
+                f"writing it); read the {len(events)} complete event(s) before it",
+                file=sys.stderr,
+            )
+    return events
 
 
-def _thresholds(config: dict[str, Any]) -> HealthConfig:
-    saved = (config.get("agent") or {}).get("health") or {}
+def _event(line: bytes, where: str) -> HealthEvent:
+    try:
+        data = json.loads(line.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested too deeply
+        raise MjmimicError(
+            f"{where}: not a JSON health event ({exc}); health_events.jsonl holds one JSON "
+            "object a line, as the training guards write it"
+        ) from None
+    # load_config checks every field's type: an event with a text iteration would
+    # otherwise break the sorting of the report much later.
+    return load_config(HealthEvent, data, where)
+
+
+def _thresholds(config: dict[str, Any], source: str) -> HealthConfig:
+    agent = config.get("agent")
+    saved = agent.get("health") if isinstance(agent, dict) else None
+    if not isinstance(saved, dict):
+        return HealthConfig()
     known = {k: v for k, v in saved.items() if k in HealthConfig.__dataclass_fields__}
-    return HealthConfig(**known)
+    return load_config(HealthConfig, known, source, section="agent.health")
 
 
 # log.txt columns checked for NaN, in the order an (adversarial) update computes them:
@@ -204,18 +257,25 @@ def _checkpoint_events(run_dir: Path) -> list[HealthEvent]:
         path = run_dir / name
         if not path.is_file():
             continue
-        try:
-            saved = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # a truncated file is a finding, not a crash of doctor
-            return [HealthEvent("crash", "crash", f"{name} unreadable: {exc}", 0)]
-        model = saved.get("model", {})
+        problem = torch_file_problem(path)
+        if problem is None:
+            try:
+                saved = torch.load(path, map_location="cpu", weights_only=True)
+            except Exception as exc:  # a bad file is a finding, not a crash of doctor
+                problem = unpickling_refusal(exc) or f"unreadable ({type(exc).__name__})"
+        if problem is not None:
+            return [HealthEvent("crash", "crash", f"{name}: {problem}", 0)]
+        model = saved.get("model") if isinstance(saved, dict) else None
+        if not isinstance(model, dict):
+            message = f"{name}: not a mjmimic checkpoint (no 'model' dict of weights in it)"
+            return [HealthEvent("crash", "crash", message, 0)]
         bad = [
             f"{key}: {int((~torch.isfinite(t)).sum())} of {t.numel()} values non-finite"
             for key, t in model.items()
-            if t.is_floating_point() and not torch.isfinite(t).all()
+            if isinstance(t, torch.Tensor) and t.is_floating_point() and not torch.isfinite(t).all()
         ]
         var = model.get("obs_norm.var")
-        if var is not None and (var < 0).any():
+        if isinstance(var, torch.Tensor) and (var < 0).any():
             bad.append(f"obs_norm.var: {int((var < 0).sum())} negative entries")
         if not bad:
             return []

@@ -12,11 +12,14 @@ training; ``saved_poses`` gives the saved poses for a video (``mjmimic doctor RU
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import mujoco
 import numpy as np
 import torch
+
+from mjmimic.paths import atomic_write_bytes
 
 
 class PhysicsHistory:
@@ -48,13 +51,15 @@ class PhysicsHistory:
         order = [(self.count - kept + i) % self.capacity for i in range(kept)]
         ids = np.asarray(env_ids, dtype=np.int64)
         rows = torch.as_tensor(ids, device=self.states.device)
+        buffer = io.BytesIO()  # written whole, then renamed: never a half-written file
         np.savez_compressed(
-            path,
+            buffer,
             state=self.states[order][:, rows].cpu().numpy(),
             command=self.commands[order][:, rows].cpu().numpy(),
             env_ids=ids,
             **{k: np.asarray(v) for k, v in meta.items()},
         )
+        atomic_write_bytes(path, buffer.getbuffer())
         return path
 
 

@@ -15,10 +15,12 @@ _MAIN = {
 
 
 class TensorBoardLog:
-    def __init__(self, out_dir: Path):
+    def __init__(self, out_dir: Path, purge_step: int | None = None):
+        """``purge_step``: on reading, drop events of earlier sessions at this step and
+        after (a resume from a checkpoint at step ``purge_step - 1``)."""
         from torch.utils.tensorboard import SummaryWriter  # import cost only when used
 
-        self._writer = SummaryWriter(log_dir=str(out_dir / "tb"))
+        self._writer = SummaryWriter(log_dir=str(out_dir / "tb"), purge_step=purge_step)
 
     def write(self, row: dict[str, float], step: int) -> None:
         for key, value in row.items():

@@ -37,6 +37,7 @@ import io
 import lzma
 import os
 import pickle
+import struct
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -360,8 +361,9 @@ class _RestrictedUnpickler(pickle._Unpickler):
         try:
             return _ALLOWED[(module, name)]
         except KeyError:
+            # repr: a damaged file's "module name" may hold a newline.
             raise MotionError(
-                f"{self._source}: refusing to unpickle '{module}.{name}' (only plain "
+                f"{self._source}: refusing to unpickle {f'{module}.{name}'!r} (only plain "
                 "containers and numpy arrays are loaded; convert the file with a trusted "
                 "script)"
             ) from None
@@ -391,9 +393,10 @@ def safe_load(path_or_file: str | os.PathLike | IO[bytes], source: str | None = 
     except MotionError:
         raise
     except RefusedData as exc:
+        # One line: a refused state is quoted, and a numpy repr in it spans lines.
         raise MotionError(
-            f"{source}: {exc} (only plain containers and numeric, bool and string arrays are "
-            "loaded; convert the file with a trusted script)"
+            f"{source}: {' '.join(str(exc).split())} (only plain containers and numeric, "
+            "bool and string arrays are loaded; convert the file with a trusted script)"
         ) from None
     except RecursionError:
         raise MotionError(f"{source}: refusing a pickle nested too deeply") from None
@@ -407,6 +410,7 @@ def safe_load(path_or_file: str | os.PathLike | IO[bytes], source: str | None = 
         KeyError,
         UnicodeDecodeError,
         MemoryError,
+        struct.error,  # a truncated BINFLOAT/BININT/BINUNICODE argument
     ) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise MotionError(

@@ -144,16 +144,84 @@ class RobotModel:
         return "\n".join(lines)
 
 
+# Compiled numbers an MJCF sets, per element kind: MuJoCo accepts "nan" and "inf" in an
+# attribute with only a printed warning, and the model then simulates NaN (or, for a joint
+# range, silently drops the limit).
+_FINITE_FIELDS: tuple[tuple[str, mujoco.mjtObj | None, str], ...] = (
+    ("body_pos", mujoco.mjtObj.mjOBJ_BODY, "pos"),
+    ("body_quat", mujoco.mjtObj.mjOBJ_BODY, "quat"),
+    ("body_ipos", mujoco.mjtObj.mjOBJ_BODY, "inertial pos"),
+    ("body_iquat", mujoco.mjtObj.mjOBJ_BODY, "inertial quat"),
+    ("body_mass", mujoco.mjtObj.mjOBJ_BODY, "mass"),
+    ("body_inertia", mujoco.mjtObj.mjOBJ_BODY, "inertia"),
+    ("jnt_pos", mujoco.mjtObj.mjOBJ_JOINT, "pos"),
+    ("jnt_axis", mujoco.mjtObj.mjOBJ_JOINT, "axis"),
+    ("jnt_range", mujoco.mjtObj.mjOBJ_JOINT, "range"),
+    ("jnt_stiffness", mujoco.mjtObj.mjOBJ_JOINT, "stiffness"),
+    ("qpos0", None, "ref (qpos0)"),
+    ("dof_damping", mujoco.mjtObj.mjOBJ_DOF, "damping"),
+    ("dof_armature", mujoco.mjtObj.mjOBJ_DOF, "armature"),
+    ("dof_frictionloss", mujoco.mjtObj.mjOBJ_DOF, "frictionloss"),
+    ("geom_size", mujoco.mjtObj.mjOBJ_GEOM, "size"),
+    ("geom_pos", mujoco.mjtObj.mjOBJ_GEOM, "pos"),
+    ("geom_quat", mujoco.mjtObj.mjOBJ_GEOM, "quat"),
+    ("geom_friction", mujoco.mjtObj.mjOBJ_GEOM, "friction"),
+    ("site_pos", mujoco.mjtObj.mjOBJ_SITE, "pos"),
+    ("site_quat", mujoco.mjtObj.mjOBJ_SITE, "quat"),
+    ("actuator_gear", mujoco.mjtObj.mjOBJ_ACTUATOR, "gear"),
+    ("actuator_gainprm", mujoco.mjtObj.mjOBJ_ACTUATOR, "gain"),
+    ("actuator_biasprm", mujoco.mjtObj.mjOBJ_ACTUATOR, "bias"),
+    ("actuator_ctrlrange", mujoco.mjtObj.mjOBJ_ACTUATOR, "ctrlrange"),
+    ("actuator_forcerange", mujoco.mjtObj.mjOBJ_ACTUATOR, "forcerange"),
+)
+_OBJ_WORD = {
+    mujoco.mjtObj.mjOBJ_BODY: "body",
+    mujoco.mjtObj.mjOBJ_JOINT: "joint",
+    mujoco.mjtObj.mjOBJ_DOF: "joint",
+    mujoco.mjtObj.mjOBJ_GEOM: "geom",
+    mujoco.mjtObj.mjOBJ_SITE: "site",
+    mujoco.mjtObj.mjOBJ_ACTUATOR: "actuator",
+}
+
+
 def load_mjcf(path: str | Path) -> mujoco.MjModel:
-    """Compile an MJCF file, turning MuJoCo's exceptions into one-line user errors."""
+    """Compile an MJCF file, turning MuJoCo's exceptions into one-line user errors.
+
+    Raises:
+        AssetError: the file is missing, does not compile, or sets a NaN or infinite
+            number (a body pos/quat, a joint range, a gain...).
+    """
     path = Path(path)
     if not path.is_file():
         raise AssetError(f"robot model not found: {path}")
     try:
-        return mujoco.MjModel.from_xml_path(str(path))
+        model = mujoco.MjModel.from_xml_path(str(path))
     except ValueError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "unknown error"
         raise AssetError(f"{path}: MuJoCo cannot load this MJCF: {first_line}") from None
+    _check_finite(model, path)
+    return model
+
+
+def _check_finite(model: mujoco.MjModel, path: Path) -> None:
+    for name, obj, attribute in _FINITE_FIELDS:
+        rows = np.asarray(getattr(model, name))
+        if rows.ndim == 1:
+            rows = rows[:, None]
+        bad = np.nonzero(~np.isfinite(rows).all(axis=1))[0]
+        if not bad.size:
+            continue
+        row = int(bad[0])
+        if obj is None:  # qpos0: name the joint whose qpos address this is
+            joint = int(np.searchsorted(model.jnt_qposadr, row, side="right") - 1)
+            obj, row = mujoco.mjtObj.mjOBJ_JOINT, joint
+        if obj == mujoco.mjtObj.mjOBJ_DOF:
+            obj, row = mujoco.mjtObj.mjOBJ_JOINT, int(model.dof_jntid[row])
+        element = mujoco.mj_id2name(model, obj, row) or f"#{row}"
+        raise AssetError(
+            f"{path}: {_OBJ_WORD[obj]} {element!r} has a NaN or infinite {attribute} "
+            f"({' '.join(f'{v:g}' for v in rows[int(bad[0])])}); give finite numbers in the MJCF"
+        )
 
 
 def _joint_id(model: mujoco.MjModel, name: str) -> int:

@@ -28,6 +28,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mjmimic.config.bounds import NON_NEGATIVE, POSITIVE
 from mjmimic.config.schema import load_config
 from mjmimic.config.yaml_source import load_yaml
 from mjmimic.errors import AssetError, ConfigError
@@ -58,17 +59,27 @@ KEYPOINTS = (
 
 @dataclass
 class JointProfile:
-    kp: float = field(metadata={"help": "PD position gain (N·m/rad)"})
-    kd: float = field(metadata={"help": "PD velocity gain (N·m·s/rad)"})
-    effort: float = field(metadata={"help": "torque limit (N·m)"})
+    kp: float = field(metadata={"help": "PD position gain (N·m/rad)", "bounds": NON_NEGATIVE})
+    kd: float = field(metadata={"help": "PD velocity gain (N·m·s/rad)", "bounds": NON_NEGATIVE})
+    effort: float = field(metadata={"help": "torque limit (N·m)", "bounds": POSITIVE})
     armature: float | None = field(
-        default=None, metadata={"help": "reflected rotor inertia (kg·m²); None keeps the MJCF's"}
+        default=None,
+        metadata={
+            "help": "reflected rotor inertia (kg·m²); None keeps the MJCF's",
+            "bounds": NON_NEGATIVE,
+        },
     )
     default: float = field(default=0.0, metadata={"help": "standing-pose angle (rad)"})
-    weight: float = field(default=1.0, metadata={"help": "joint error weight (rewards, metrics)"})
+    weight: float = field(
+        default=1.0,
+        metadata={"help": "joint error weight (rewards, metrics)", "bounds": NON_NEGATIVE},
+    )
     action_scale: float = field(
         default=0.25,
-        metadata={"help": "rad of PD target per unit action around the default (0.25 effort/kp)"},
+        metadata={
+            "help": "rad of PD target per unit action around the default (0.25 effort/kp)",
+            "bounds": POSITIVE,
+        },
     )
 
 
@@ -103,7 +114,10 @@ class RobotProfile:
         metadata={"help": "every actuated joint of the MJCF, by name"}
     )
     init_root_height: float = field(
-        metadata={"help": "root height (m) with the default pose standing on the floor"}
+        metadata={
+            "help": "root height (m) with the default pose standing on the floor",
+            "bounds": POSITIVE,
+        }
     )
     key_bodies: list[str] = field(metadata={"help": "bodies tracked by key-position rewards"})
     contact_bodies: list[str] = field(metadata={"help": "bodies allowed to touch the ground"})

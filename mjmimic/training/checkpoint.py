@@ -9,7 +9,7 @@ Both are plain dicts of tensors, numbers, strings, lists and dicts, loaded with
 
 from __future__ import annotations
 
-import os
+import io
 import random
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from mjmimic.errors import MjmimicError
+from mjmimic.paths import atomic_write_bytes
 
 MODEL_FORMAT = "mjmimic.model"
 CHECKPOINT_FORMAT = "mjmimic.checkpoint"
@@ -26,10 +27,12 @@ FORMAT_VERSION = 1
 
 def atomic_save(obj: dict[str, Any], path: Path) -> None:
     """Write to a temporary file in the same directory, then rename over ``path``: a crash
-    mid-write leaves the previous file intact."""
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    mid-write leaves the previous file intact, a full disk is a one-line ``MjmimicError``.
+    Serialized in memory first: torch's own file writer reports a full disk as a bare
+    RuntimeError, a Python file write as the OSError it is."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write_bytes(path, buffer.getbuffer())
 
 
 def load(path: Path, expected_format: str) -> dict[str, Any]:
@@ -41,8 +44,16 @@ def load(path: Path, expected_format: str) -> dict[str, Any]:
         raise MjmimicError(f"{path}: not a readable mjmimic file ({type(exc).__name__})") from None
     if not isinstance(obj, dict) or obj.get("format") != expected_format:
         found = obj.get("format") if isinstance(obj, dict) else type(obj).__name__
-        raise MjmimicError(f"{path}: expected a {expected_format} file, found {found!r}")
-    if obj.get("format_version", 0) > FORMAT_VERSION:
+        shown = repr(found) if isinstance(found, str | None) else type(found).__name__
+        raise MjmimicError(f"{path}: expected a {expected_format} file, found {shown[:80]}")
+    version = obj.get("format_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        shown = repr(version) if isinstance(version, str | float) else type(version).__name__
+        raise MjmimicError(
+            f"{path}: format_version must be a whole number, found {shown[:40]}; the file is "
+            "damaged or not written by mjmimic"
+        )
+    if version > FORMAT_VERSION:
         raise MjmimicError(
             f"{path}: format version {obj['format_version']} is newer than this mjmimic "
             f"({FORMAT_VERSION}); upgrade mjmimic"

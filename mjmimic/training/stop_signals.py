@@ -4,7 +4,8 @@ A first signal only sets ``received``; the loop ends after the iteration in prog
 writes ``model.pt`` and ``checkpoint.pt`` (skipping the test episodes, so the stop is
 quick) and the command says how to ``--resume``. A second signal interrupts at once
 (``KeyboardInterrupt``), leaving the last checkpoint as it was: checkpoints are written
-atomically, so a run is never left with a half-written one.
+atomically, so a run is never left with a half-written one, and ``--resume`` cuts the
+log rows written after it (``Trainer._cut_to_checkpoint``), as after ``kill -9``.
 
 Signal handlers can only be installed from the main thread; elsewhere (a trainer driven
 from a worker thread) this does nothing and signals keep their usual effect. A signal the

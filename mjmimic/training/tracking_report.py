@@ -304,20 +304,31 @@ class TrackingRecorder:
         self._outcomes: list[torch.Tensor] = []  # success per counted episode
         self._outcome_clips: list[torch.Tensor] = []
 
-    def step(self, tracking: dict[str, torch.Tensor], done: torch.Tensor) -> None:
-        """One control step: ``tracking`` from ``info["tracking"]``, ``done`` (N,) flags."""
+    def step(
+        self,
+        tracking: dict[str, torch.Tensor],
+        done: torch.Tensor,
+        valid: torch.Tensor | None = None,
+    ) -> None:
+        """One control step: ``tracking`` from ``info["tracking"]``, ``done`` (N,) flags.
+        ``valid`` (N,) bool: False for an env whose step failed (``evaluation``: a
+        non-finite action or physics); its errors are of no state the policy reached, so
+        its frame is not recorded (its episode must end with ``FAIL`` at this step)."""
         body = tracking["body_pos_err"].detach().to("cpu", torch.float64)
         joint = tracking["joint_err"].detach().to("cpu", torch.float64)
         root = tracking["root_pos_err"].detach().to("cpu", torch.float64)
         clip = tracking["clip"].detach().to("cpu", torch.long)
         t = tracking["clip_time"].detach().to("cpu", torch.float64)
         done = done.detach().to("cpu")
+        valid = (
+            torch.ones(self.num_envs, dtype=torch.bool) if valid is None else valid.detach().cpu()
+        )
         counted = (
             self._finished < self.quota
             if self.quota is not None
             else torch.ones(self.num_envs, dtype=torch.bool)
         )
-        rows = torch.nonzero(counted).flatten()
+        rows = torch.nonzero(counted & valid).flatten()
         if rows.numel():
             c = clip[rows]
             b = torch.floor(t[rows] / self.bin_width + 1e-6).long()
@@ -330,8 +341,9 @@ class TrackingRecorder:
             self._joint_frames.append(joint[rows].float())
             self._frame_clips.append(c)
         frame_max = body.amax(-1) if body.shape[-1] else torch.zeros_like(root)
-        self._ep_body_max = torch.maximum(self._ep_body_max, frame_max)
-        self._ep_root_max = torch.maximum(self._ep_root_max, root)
+        zero = torch.zeros_like(root)
+        self._ep_body_max = torch.maximum(self._ep_body_max, torch.where(valid, frame_max, zero))
+        self._ep_root_max = torch.maximum(self._ep_root_max, torch.where(valid, root, zero))
         ended = done != int(DoneFlag.NULL)
         keep = torch.nonzero(ended & counted).flatten()
         if keep.numel():

@@ -5,7 +5,9 @@ Every ``iters_per_output`` iterations (and at the end) it runs test episodes, wr
 after the iteration in progress, saved but without test episodes (``stop_signals.py``).
 Resetting right after the checkpoint (which stores the RNG states) is what makes
 ``--resume`` continue exactly as an uninterrupted run would: the env state after a
-checkpoint is a function of the RNG.
+checkpoint is a function of the RNG. A resumed run first cuts log.txt and
+health_events.jsonl back to the checkpoint's iteration: a run killed after it had logged
+iterations past its last checkpoint trains those again.
 
 The health monitor (``mjmimic/health``) watches every step and update through three
 hooks; it may ask to skip an iteration or roll back to the last checkpoint, stop the run
@@ -15,6 +17,8 @@ propagates.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -25,9 +29,11 @@ import torch
 
 from mjmimic.agents.base import Agent
 from mjmimic.envs.base import Env
-from mjmimic.health.monitor import HealthMonitor, Verdict
+from mjmimic.errors import MjmimicError
+from mjmimic.health.monitor import EVENTS_FILE, HealthMonitor, Verdict
 from mjmimic.logging.progress import ProgressLine
-from mjmimic.logging.table_log import TableLog
+from mjmimic.logging.table_log import TableLog, cut_rows
+from mjmimic.paths import atomic_write_bytes
 from mjmimic.training import checkpoint
 from mjmimic.training.episodes import EpisodeTracker
 from mjmimic.training.evaluation import evaluate
@@ -37,8 +43,9 @@ from mjmimic.training.stop_signals import StopSignals
 @dataclass
 class RunSettings:
     out_dir: Path
-    max_samples: int
-    max_minutes: float | None  # wall-clock budget for this session; None = no limit
+    max_samples: int  # the run's, counted over resumed sessions like ``samples``
+    # Minutes of Wall_Time (training time summed over resumed sessions); None = no limit.
+    max_minutes: float | None
     iters_per_output: int
     test_episodes: int
     logger: str  # "txt" | "tb"
@@ -84,9 +91,18 @@ class Trainer:
 
     def save(self) -> None:
         out = self.settings.out_dir
+        try:
+            self._save(out)
+        except MjmimicError as exc:  # a full disk, say: the previous checkpoint still counts
+            if not (out / "checkpoint.pt").is_file():
+                raise
+            raise MjmimicError(
+                f"{exc}; to continue from the last checkpoint.pt: mjmimic train --resume {out}"
+            ) from None
+
+    def _save(self, out: Path) -> None:
         checkpoint.atomic_save(self.model_payload(), out / "model.pt")
-        if self.settings.save_int_models:
-            (out / "int_models").mkdir(exist_ok=True)
+        if self.settings.save_int_models:  # atomic_save makes int_models/
             path = out / "int_models" / f"model_{self.iteration:010d}.pt"
             checkpoint.atomic_save(self.model_payload(), path)
         state = {
@@ -122,18 +138,32 @@ class Trainer:
         self.iteration = state["iteration"]
         self.samples = state["samples"]
 
+    def _cut_to_checkpoint(self) -> None:
+        """The files the run appends to, back to the restored checkpoint: a run killed
+        after its last checkpoint wrote log rows and health events of iterations that the
+        resumed run trains again."""
+        out = self.settings.out_dir
+        cut_rows(out / "log.txt", self.iteration)
+        _cut_events(out / EVENTS_FILE, self.iteration)
+
     # ---------------------------------------------------------------------- the loop
     def train(self) -> None:
         s = self.settings
+        if self.iteration > 0:
+            self._cut_to_checkpoint()
         logs = [TableLog(s.out_dir / "log.txt", append=self.iteration > 0)]
         tb = None
         if s.logger == "tb":
             from mjmimic.logging.tensorboard import TensorBoardLog
 
-            tb = TensorBoardLog(s.out_dir)
+            # A resumed session purges what a killed run logged after its last checkpoint
+            # (TensorBoard's purge_step: events at later steps are dropped on reading), so
+            # the redone iterations are not shown twice, as log.txt is cut back.
+            tb = TensorBoardLog(s.out_dir, purge_step=self.samples + 1 if self.samples else None)
         budget = math.inf if s.max_minutes is None else 60.0 * s.max_minutes
-        deadline = time.perf_counter() + budget
-        progress = ProgressLine(s.max_samples, max_seconds=budget) if s.progress else None
+        progress = (
+            ProgressLine(s.max_samples, max_seconds=budget - self.wall_time) if s.progress else None
+        )
         env, agent = self.env, self.agent
         tracker = EpisodeTracker(env.num_envs)
         obs = env.reset()
@@ -163,7 +193,9 @@ class Trainer:
                     self.samples += steps_per_iter * env.num_envs
                     iter_time = time.perf_counter() - start
                     stop = signals.received is not None
-                    last = stop or self.samples >= s.max_samples or time.perf_counter() >= deadline
+                    # The time budget is the run's, like max_samples: Wall_Time so far.
+                    time_up = self.wall_time + time.perf_counter() - start >= budget
+                    last = stop or self.samples >= s.max_samples or time_up
                     output_now = self.iteration % s.iters_per_output == 0 or last
                     tested = output_now and not stop
                     if tested:
@@ -205,7 +237,9 @@ class Trainer:
                     if last:
                         break
             except Exception as exc:
-                health.on_crash(exc)
+                # A full disk fails the diagnosis too; the first error is the news.
+                with contextlib.suppress(OSError):
+                    health.on_crash(exc)
                 raise
             finally:
                 torch.set_num_threads(update_threads)
@@ -287,6 +321,29 @@ class Trainer:
         row["Obs_Norm_Std"] = float(var.clamp_min(0.0).sqrt().mean())
         row.update({f"Env_Reward_{k}": float(v) / steps for k, v in term_sums.items()})
         return row
+
+
+def _cut_events(path: Path, iteration: int) -> None:
+    """Keep the health events of the first ``iteration`` iterations (an event's
+    ``iteration`` counts the iterations done before it: 0 in the first); drop later ones
+    and a line cut off by a kill. Rewritten atomically, only when something goes."""
+    if not path.is_file():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if _event_before(line, iteration)]
+    if len(kept) != len(lines):
+        atomic_write_bytes(path, "".join(kept).encode())
+
+
+def _event_before(line: str, iteration: int) -> bool:
+    if not line.endswith("\n"):
+        return False
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return False
+    done = event.get("iteration") if isinstance(event, dict) else None
+    return not isinstance(done, int) or done < iteration
 
 
 def _title(key: str) -> str:

@@ -59,6 +59,24 @@ def test_tensorboard_tags_of_rsl_rl_and_of_mimickit(tmp_path):
     assert log.tool == "mimickit" and log.roles["value_loss"] == "1_Info/Critic_Loss"
 
 
+def test_a_resumed_mjmimic_tensorboard_log_drops_what_the_killed_run_redid(tmp_path):
+    """mjmimic's TensorBoardLog on resume purges steps after the checkpoint (purge_step),
+    and the reader honours that as TensorBoard does: each step once, the redone value."""
+    from mjmimic.logging.tensorboard import TensorBoardLog
+
+    first = TensorBoardLog(tmp_path)
+    for step in range(1, 6):  # killed after step 5; its checkpoint was at step 2
+        first.write({"Critic_Loss": 10.0 + step}, step)
+    first.close()
+    resumed = TensorBoardLog(tmp_path, purge_step=3)
+    for step in (3, 4):
+        resumed.write({"Critic_Loss": 20.0 + step}, step)
+    resumed.close()
+    log = load(tmp_path)
+    assert log.steps.tolist() == [1, 2, 3, 4]
+    np.testing.assert_allclose(log.role("value_loss"), [11.0, 12.0, 23.0, 24.0])
+
+
 def test_csv_blank_cells_are_not_logged_and_nan_cells_are(tmp_path):
     path = tmp_path / "m.csv"
     path.write_text("step,loss,kl\n0,1.0,\n1,nan,0.01\n")

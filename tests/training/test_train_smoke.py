@@ -21,7 +21,7 @@ def test_outputs_exist_and_load(smoke_run):
     out = smoke_run.out_dir
     for name in ("log.txt", "model.pt", "checkpoint.pt", "config.yaml"):
         assert (out / name).is_file(), name
-    assert not list(out.glob("*.tmp")), "an atomic save left its temporary file"
+    assert not list(out.glob(".*.tmp*")), "an atomic save left its temporary file"
     model = torch.load(out / "model.pt", map_location="cpu", weights_only=True)
     assert model["format"] == "mjmimic.model"
     assert model["iteration"] == smoke_run.iterations

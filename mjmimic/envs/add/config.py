@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mjmimic.config.bounds import AT_LEAST_ONE
 from mjmimic.envs.add.observations import ADDDiscSettings
 from mjmimic.envs.deepmimic.config import DeepMimicEnvConfig
-from mjmimic.errors import ConfigError
 
 
 @dataclass(kw_only=True)
@@ -21,14 +21,9 @@ class ADDEnvConfig(DeepMimicEnvConfig):
             "help": "frames of motion in one discriminator observation (the last n control "
             "steps, newest = now); MimicKit ships 1",
             "range": "1-2",
+            "bounds": AT_LEAST_ONE,
         }
     )
-
-    def validate(self) -> None:
-        super().validate()
-        n = self.num_disc_obs_steps
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ConfigError(f"env.num_disc_obs_steps: must be an integer >= 1, got {n!r}")
 
     def disc_settings(self) -> ADDDiscSettings:
         return ADDDiscSettings(global_obs=self.global_obs)

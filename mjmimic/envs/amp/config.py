@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field
 
+from mjmimic.config.bounds import AT_LEAST_ONE, NON_NEGATIVE
 from mjmimic.envs.amp.observations import AMPDiscSettings
 from mjmimic.envs.deepmimic.config import DeepMimicEnvConfig
 from mjmimic.envs.deepmimic.rewards import TERMS
@@ -32,7 +33,8 @@ def _ignored_reward_keys(cls):
                     default=value,
                     metadata={
                         "help": f"unused by AMP (no tracking reward); accepted because "
-                        f"MimicKit's AMP env files carry it (default {value})"
+                        f"MimicKit's AMP env files carry it (default {value})",
+                        "bounds": NON_NEGATIVE,
                     },
                 ),
             )
@@ -48,6 +50,7 @@ class AMPEnvConfig(DeepMimicEnvConfig):
             "help": "frames of motion in one discriminator observation (the last n control "
             "steps, newest = now); MimicKit ships 10",
             "range": "2-10",
+            "bounds": AT_LEAST_ONE,
         }
     )
     disc_dof_vel_obs: bool = field(
@@ -57,9 +60,6 @@ class AMPEnvConfig(DeepMimicEnvConfig):
 
     def validate(self) -> None:
         super().validate()
-        n = self.num_disc_obs_steps
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ConfigError(f"env.num_disc_obs_steps: must be an integer >= 1, got {n!r}")
         if self.adaptive_sampling is not None:
             raise ConfigError(
                 "env.adaptive_sampling: not for AMP (it draws start times where tracking is "

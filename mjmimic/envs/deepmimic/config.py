@@ -11,40 +11,43 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mjmimic.envs.char_config import CharEnvConfig, finite_number
+from mjmimic.config.bounds import NON_NEGATIVE, POSITIVE, Bounds, check_field_bounds
+from mjmimic.envs.char_config import CharEnvConfig
 from mjmimic.envs.deepmimic.observations import ObsSettings
 from mjmimic.envs.deepmimic.rewards import TERMS, RewardSettings
 from mjmimic.envs.deepmimic.terminations import TerminationSettings
-from mjmimic.envs.reward_terms import reward_keys, validate_weights, weights_from_config
+from mjmimic.envs.reward_terms import reward_keys, weights_from_config
 from mjmimic.errors import ConfigError
 
 
 @dataclass
 class AdaptiveSamplingConfig:
     bin_seconds: float = field(
-        default=0.5, metadata={"help": "clip-time bin width (s)", "range": "0.25-1.0"}
+        default=0.5,
+        metadata={"help": "clip-time bin width (s)", "range": "0.25-1.0", "bounds": POSITIVE},
     )
     floor: float = field(
         default=0.3,
-        metadata={"help": "share of starts kept uniform over the clip", "range": "0.1-0.5"},
+        metadata={
+            "help": "share of starts kept uniform over the clip",
+            "range": "0.1-0.5",
+            # At 0 a bin that scored 0 (tracked perfectly) could never be drawn again.
+            "bounds": Bounds(0, 1, low_open=True),
+        },
     )
     decay: float = field(
         default=0.95,
         metadata={
             "help": "weight of a bin's old score when a step's error is averaged in",
             "range": "0.9-0.99",
+            # At 1 a bin's score would never change.
+            "bounds": Bounds(0, 1, high_open=True),
         },
     )
 
     def validate(self) -> None:
-        if not (finite_number(self.bin_seconds) and self.bin_seconds > 0):
-            raise ConfigError(
-                f"env.adaptive_sampling.bin_seconds: must be > 0 s, got {self.bin_seconds}"
-            )
-        if not (finite_number(self.floor) and 0 < self.floor <= 1):
-            raise ConfigError(f"env.adaptive_sampling.floor: must be in (0, 1], got {self.floor}")
-        if not (finite_number(self.decay) and 0 <= self.decay < 1):
-            raise ConfigError(f"env.adaptive_sampling.decay: must be in [0, 1), got {self.decay}")
+        # The loader checks the bounds of what it reads; this covers a config built in code.
+        check_field_bounds(self, "env.adaptive_sampling.")
 
 
 @dataclass(kw_only=True)
@@ -57,21 +60,33 @@ class DeepMimicEnvConfig(CharEnvConfig):
         },
     )
     pose_termination_dist: float = field(
-        default=1.0, metadata={"help": "pose termination distance in m", "range": "0.5-1.0"}
+        default=1.0,
+        metadata={
+            "help": "pose termination distance in m",
+            "range": "0.5-1.0",
+            "bounds": POSITIVE,
+        },
     )
     enable_phase_obs: bool = field(
         default=True, metadata={"help": "observe the motion phase (time / clip length)"}
     )
     num_phase_encoding: int = field(
         default=0,
-        metadata={"help": "sin/cos pairs of the phase at frequencies 2^k", "range": "0-8"},
+        metadata={
+            "help": "sin/cos pairs of the phase at frequencies 2^k",
+            "range": "0-8",
+            "bounds": NON_NEGATIVE,
+        },
     )
     enable_tar_obs: bool = field(
         default=False, metadata={"help": "observe future reference frames (tar_obs_steps)"}
     )
     tar_obs_steps: list[int] = field(
         default_factory=lambda: [1],
-        metadata={"help": "future reference frames to observe, in control steps ahead"},
+        metadata={
+            "help": "future reference frames to observe, in control steps ahead",
+            "bounds": NON_NEGATIVE,  # 0 is the current frame; the past is not a target
+        },
     )
     rand_reset: bool = field(
         default=True, metadata={"help": "start episodes at a random time of the clip (else 0)"}
@@ -83,6 +98,7 @@ class DeepMimicEnvConfig(CharEnvConfig):
             "from the reference's (m); stops a policy from skipping a motion it cannot do "
             "(a kick it stands through). Unset = no check",
             "range": "0.25-0.5",
+            "bounds": POSITIVE,
         },
     )
     adaptive_sampling: AdaptiveSamplingConfig | None = field(
@@ -103,6 +119,7 @@ class DeepMimicEnvConfig(CharEnvConfig):
             "weight} (unlisted = 1.0) or MimicKit's list, one per non-root body in body "
             "order; default all 1.0",
             "range": "0-1",
+            "bounds": NON_NEGATIVE,  # 0 = ignore the joint
         },
     )
     motion_file: str = field(metadata={"help": "motion clip (.pkl) or dataset (.yaml) to imitate"})
@@ -110,7 +127,8 @@ class DeepMimicEnvConfig(CharEnvConfig):
         default_factory=dict,
         metadata={
             "help": "mjmimic: DoFs the motion lacks, held at a constant angle (rad), e.g. the "
-            "G1 wrists for 23-DoF clips"
+            "G1 wrists for 23-DoF clips",
+            "bounds": Bounds(),  # angles: any finite value
         },
     )
 
@@ -126,22 +144,10 @@ class DeepMimicEnvConfig(CharEnvConfig):
         def fail(key: str, why: str) -> None:
             raise ConfigError(f"env.{key}: {why}")
 
-        if not finite_number(self.pose_termination_dist) or self.pose_termination_dist <= 0:
-            fail("pose_termination_dist", f"must be > 0 m, got {self.pose_termination_dist}")
-        if self.num_phase_encoding < 0:
-            fail("num_phase_encoding", f"must be >= 0, got {self.num_phase_encoding}")
         if self.enable_tar_obs and not self.tar_obs_steps:
             fail("tar_obs_steps", "is empty but enable_tar_obs is True; give e.g. [1, 2, 3]")
-        bad_steps = [s for s in self.tar_obs_steps if s < 0]
-        if bad_steps:
-            fail("tar_obs_steps", f"steps look ahead and must be >= 0, got {bad_steps}")
-        dist = self.key_body_termination_dist
-        if dist is not None and not (finite_number(dist) and dist > 0):
-            fail("key_body_termination_dist", f"must be > 0 m, got {dist}")
-        validate_weights(self, TERMS)
-        for name, value in self.motion_fill_missing_joints.items():
-            if not finite_number(value):
-                fail(f"motion_fill_missing_joints.{name}", f"must be an angle in rad, got {value}")
+        if self.adaptive_sampling is not None:
+            self.adaptive_sampling.validate()
 
     def obs_settings(self) -> ObsSettings:
         return ObsSettings(

@@ -225,6 +225,12 @@ def _read_tensorboard(directory: Path, files: list[Path]) -> MetricLog:
     for file in files:
         try:
             for event in EventFileLoader(str(file)).Load():
+                if event.HasField("session_log") and event.session_log.status == 1:
+                    # START with a step: a resumed session's purge_step (what a killed run
+                    # logged from there on was redone), as TensorBoard itself reads it.
+                    if event.step:
+                        by_step = {k: v for k, v in by_step.items() if k < event.step}
+                    continue
                 for value in event.summary.value:
                     if value.tag.endswith("/time"):
                         continue  # rsl_rl's Train/*/time: the same series against seconds

@@ -20,12 +20,14 @@ holding one pickled dict of plain data (``{"rotation": {"arr": ...}, "root_trans
 
 from __future__ import annotations
 
+import tokenize
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from mjmimic.errors import MotionError
+from mjmimic.motion.formats.arrays import names, real_array, real_scalar
 from mjmimic.motion.motion import Motion
 from mjmimic.motion.safe_pickle import safe_load
 from mjmimic.robots.joint_coordinates import dof_from_joint_rotations, unwrap_dof_trajectory
@@ -40,7 +42,7 @@ def is_amp_npz(keys: set[str]) -> bool:
 
 def read_amp_npz(path: Path, arrays: dict[str, np.ndarray], robot: RobotModel) -> Motion:
     src = path.name
-    nodes = [str(n) for n in np.asarray(arrays["node_names"]).reshape(-1)]
+    nodes = names(arrays["node_names"], "node_names", src)
     extra = [n for n in nodes if n not in robot.body_names]
     missing = [b for b in robot.body_names if b not in nodes]
     if extra or missing:
@@ -49,17 +51,27 @@ def read_amp_npz(path: Path, arrays: dict[str, np.ndarray], robot: RobotModel) -
             f"(not in the robot: {', '.join(extra) or 'none'}; missing from the file: "
             f"{', '.join(missing) or 'none'}); use the robot the clip was made for"
         )
-    local = np.asarray(arrays["local_rotation_xyzw"], dtype=np.float64)
+    local = real_array(arrays["local_rotation_xyzw"], "local_rotation_xyzw", src)
+    if not np.isfinite(local).all():
+        # The decomposition onto the joints would spread a NaN to every DoF.
+        raise MotionError(f"{src}: local_rotation_xyzw has NaN or infinite values")
     if local.ndim != 3 or local.shape[1:] != (len(nodes), 4):
         raise MotionError(
             f"{src}: local_rotation_xyzw must be (T, {len(nodes)}, 4), found {local.shape}"
         )
+    norm = np.linalg.norm(local, axis=-1)
+    if not (np.isfinite(norm) & (norm > 1e-6)).all():
+        frame, node = (int(i[0]) for i in np.nonzero(~(np.isfinite(norm) & (norm > 1e-6))))
+        raise MotionError(
+            f"{src}: local_rotation_xyzw of node {nodes[node]} at frame {frame} is not a "
+            "rotation (zero or overflowing quaternion)"
+        )
     local = local[:, [nodes.index(b) for b in robot.body_names]][..., [3, 0, 1, 2]]
     dof = dof_from_joint_rotations(robot, None, torch.from_numpy(local[:, 1:])).numpy()
     return Motion(
-        fps=float(np.asarray(arrays["fps"]).reshape(-1)[0]),
+        fps=real_scalar(arrays["fps"], "fps", src),
         loop_mode="clamp",
-        root_pos=arrays["root_translation"],
+        root_pos=real_array(arrays["root_translation"], "root_translation", src),
         root_rot=local[:, 0],
         dof_pos=unwrap_dof_trajectory(robot, dof),
         joint_names=list(robot.dof_names),
@@ -80,8 +92,11 @@ def poselib_npy_arrays(path: Path) -> dict[str, np.ndarray]:
                 else np.lib.format.read_array_header_2_0
             )
             _, _, dtype = read_header(f)
-        except ValueError as exc:
-            raise MotionError(f"{src}: not a readable .npy file ({exc})") from None
+        # numpy parses the header as a Python literal: a damaged one fails in the tokenizer
+        # or the parser as well as in numpy's own checks.
+        except (ValueError, SyntaxError, tokenize.TokenError, RecursionError) as exc:
+            reason = " ".join(str(exc).split())
+            raise MotionError(f"{src}: not a readable .npy file ({reason})") from None
         if not dtype.hasobject:
             raise MotionError(
                 f"{src}: a plain array, not a poselib SkeletonMotion; store motions as .npz"

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from mjmimic.errors import MotionError
+from mjmimic.motion.formats.arrays import names, real_array, real_scalar
 from mjmimic.motion.library import clip_frame_states
 from mjmimic.motion.motion import Motion
 from mjmimic.robots.kinematics import Kinematics
@@ -55,17 +56,19 @@ def read_beyondmimic_npz(path: Path, arrays: dict[str, np.ndarray], robot: Robot
             f"{src}: robot {robot_file} has ball joints; BeyondMimic npz maps hinge joints "
             "only: use a robot built from hinges"
         )
-    fps = float(np.asarray(arrays["fps"]).reshape(-1)[0])
-    joint_pos = np.asarray(arrays["joint_pos"], dtype=np.float64)
-    names = _names(arrays, "joint_names")
-    j = len(names) if names is not None else robot.num_dofs
+    fps = real_scalar(arrays["fps"], "fps", src)
+    joint_pos = real_array(arrays["joint_pos"], "joint_pos", src)
+    joint_names = _names(arrays, "joint_names", src)
+    j = len(joint_names) if joint_names is not None else robot.num_dofs
     if joint_pos.ndim != 2 or joint_pos.shape[1] not in (j, j + 7):
         raise MotionError(
             f"{src}: joint_pos has shape {joint_pos.shape}, expected (T, {j}) joints or "
             f"(T, {j + 7}) full qpos"
         )
-    body_pos = np.asarray(arrays["body_pos_w"], dtype=np.float64)
-    body_quat = np.asarray(arrays["body_quat_w"], dtype=np.float64)
+    body_pos = real_array(arrays["body_pos_w"], "body_pos_w", src)
+    body_quat = real_array(arrays["body_quat_w"], "body_quat_w", src)
+    if not np.isfinite(body_pos).all():
+        raise MotionError(f"{src}: body_pos_w has NaN or infinite values")
     t = joint_pos.shape[0]
     if body_pos.ndim != 3 or body_pos.shape[0] != t or body_pos.shape[2] != 3:
         raise MotionError(f"{src}: body_pos_w must be ({t}, B, 3), found {body_pos.shape}")
@@ -84,7 +87,7 @@ def read_beyondmimic_npz(path: Path, arrays: dict[str, np.ndarray], robot: Robot
         root_pos=root_pos,
         root_rot=root_rot,
         dof_pos=joints,
-        joint_names=names,
+        joint_names=joint_names,
         name=path.stem,
         source=src,
     )
@@ -118,29 +121,29 @@ def write_beyondmimic_npz(motion: Motion, robot: RobotModel, path: Path) -> None
     )
 
 
-def _names(arrays: dict[str, np.ndarray], key: str) -> list[str] | None:
-    return [str(n) for n in np.asarray(arrays[key]).reshape(-1)] if key in arrays else None
+def _names(arrays: dict[str, np.ndarray], key: str, src: str) -> list[str] | None:
+    return names(arrays[key], key, src) if key in arrays else None
 
 
 def _robot_body_rows(
     arrays: dict[str, np.ndarray], count: int, robot: RobotModel, src: str
 ) -> list[int]:
     """Row of each robot body in the file's body arrays; refuses any remapping."""
-    names = _names(arrays, "body_names")
-    if names is None:
+    body_names = _names(arrays, "body_names", src)
+    if body_names is None:
         if count != robot.num_bodies:
             raise MotionError(
                 f"{src}: {count} bodies in body_pos_w but robot {Path(robot.source).name} has "
                 f"{robot.num_bodies}, and the file has no body_names to match them"
             )
         return list(range(count))
-    missing = [b for b in robot.body_names if b not in names]
+    missing = [b for b in robot.body_names if b not in body_names]
     if missing:
         raise MotionError(
             f"{src}: bodies of robot {Path(robot.source).name} missing from body_names: "
             f"{', '.join(missing)}; use the robot the clip was made for"
         )
-    rows = [names.index(b) for b in robot.body_names]
+    rows = [body_names.index(b) for b in robot.body_names]
     if rows != sorted(rows):
         swapped = [
             f"{robot.body_names[i]} before {robot.body_names[i - 1]}"

@@ -26,6 +26,7 @@ from mjmimic.motion.skeleton import SkeletonMotion
 from mjmimic.rotations import quat_from_euler_intrinsic
 
 _AXES = {"X": (1.0, 0.0, 0.0), "Y": (0.0, 1.0, 0.0), "Z": (0.0, 0.0, 1.0)}
+_MAX_CHANNELS = 6  # 3 positions and 3 rotations
 
 
 def read_bvh(path: str | Path, scale: float = 1.0) -> SkeletonMotion:
@@ -33,7 +34,12 @@ def read_bvh(path: str | Path, scale: float = 1.0) -> SkeletonMotion:
     src = path.name
     if not path.is_file():
         raise MotionError(f"{src}: motion file not found at {path}")
-    tokens = path.read_text().split()
+    try:
+        tokens = path.read_text(encoding="utf-8").split()
+    except UnicodeDecodeError as exc:
+        raise MotionError(
+            f"{src}: not a BVH text file ({exc.reason} at byte {exc.start})"
+        ) from None
     names: list[str] = []
     parents: list[int] = []
     offsets: list[list[float]] = []
@@ -63,6 +69,11 @@ def read_bvh(path: str | Path, scale: float = 1.0) -> SkeletonMotion:
                 i += 4
             elif word == "CHANNELS":
                 n = int(tokens[i + 1])
+                if not 0 <= n <= _MAX_CHANNELS:
+                    raise MotionError(
+                        f"{src}: CHANNELS {n} for joint {names[-1] if names else '?'}; a joint "
+                        f"has 0 to {_MAX_CHANNELS} channels"
+                    )
                 channels.append(tokens[i + 2 : i + 2 + n])
                 i += 2 + n
             else:
@@ -76,14 +87,24 @@ def read_bvh(path: str | Path, scale: float = 1.0) -> SkeletonMotion:
             f"{src}: malformed BVH ({exc}); check that the file is complete"
         ) from None
     width = sum(len(c) for c in channels)
+    if not names:
+        raise MotionError(f"{src}: the BVH hierarchy has no ROOT joint")
     if len(offsets) != len(names) or len(channels) != len(names):
         raise MotionError(f"{src}: every joint needs one OFFSET and one CHANNELS line")
+    if count < 2:
+        raise MotionError(f"{src}: a motion needs at least 2 frames, found Frames: {count}")
+    if width == 0:  # then no number bounds Frames, and the arrays below are Frames long
+        raise MotionError(f"{src}: no joint has CHANNELS; the file holds no motion")
     if values.size != count * width:
         raise MotionError(
             f"{src}: expected {count} frames of {width} channel values, found {values.size} values"
         )
-    if dt <= 0:
-        raise MotionError(f"{src}: Frame Time must be positive, found {dt}")
+    # 1 / dt too: a denormal Frame Time is positive but makes an infinite frame rate.
+    if not (dt > 0 and np.isfinite(dt) and np.isfinite(1.0 / dt)):
+        raise MotionError(f"{src}: Frame Time must be a positive number of seconds, found {dt}")
+    if not (np.isfinite(values).all() and np.isfinite(offsets).all()):
+        what = "channel values" if not np.isfinite(values).all() else "OFFSETs"
+        raise MotionError(f"{src}: the {what} hold NaN or infinite numbers; fix the file")
     table = values.reshape(count, width)
     local = np.empty((count, len(names), 4))
     root_pos = np.zeros((count, 3))
@@ -92,7 +113,7 @@ def read_bvh(path: str | Path, scale: float = 1.0) -> SkeletonMotion:
         rot_axes, rot_cols = [], []
         for c, chan in enumerate(chans):
             kind, axis = chan[1:], chan[0].upper()
-            if kind == "position" and j == 0:
+            if kind == "position" and j == 0 and axis in _AXES:
                 root_pos[:, "XYZ".index(axis)] = table[:, col + c]
             elif kind == "rotation" and axis in _AXES:
                 rot_axes.append(_AXES[axis])
@@ -103,12 +124,19 @@ def read_bvh(path: str | Path, scale: float = 1.0) -> SkeletonMotion:
         angles = torch.from_numpy(np.radians(table[:, rot_cols]))
         q = quat_from_euler_intrinsic(angles, torch.tensor(rot_axes, dtype=torch.float64))
         local[:, j] = quat_y_up_to_z_up(q.numpy())
+    offsets_m = y_up_to_z_up(np.array(offsets)) * scale
+    root_m = y_up_to_z_up(root_pos + np.array(offsets[0])) * scale
+    if not (np.isfinite(offsets_m).all() and np.isfinite(root_m).all()):
+        raise MotionError(
+            f"{src}: positions overflow to infinity at scale {scale:g}; the file's numbers are "
+            "too large"
+        )
     return SkeletonMotion(
         fps=snap_fps(1.0 / dt),
         joint_names=names,
         parents=parents,
-        offsets=y_up_to_z_up(np.array(offsets)) * scale,
+        offsets=offsets_m,
         local_rot=local,
-        root_pos=y_up_to_z_up(root_pos + np.array(offsets[0])) * scale,
+        root_pos=root_m,
         name=path.stem,
     )

@@ -24,7 +24,13 @@ def read_csv_motion(path: Path, fps: float | None, robot: RobotModel | None = No
     src = path.name
     if fps is None:
         raise MotionError(f"{src}: CSV motions do not store their frame rate; pass fps= (--in-fps)")
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise MotionError(
+            f"{src}: not a CSV text file ({exc.reason} at byte {exc.start})"
+        ) from None
+    lines = [line for line in text.splitlines() if line.strip()]
     header = None
     if lines and not _is_number(lines[0].split(",")[0]):
         header, lines = [c.strip() for c in lines[0].split(",")], lines[1:]

@@ -36,6 +36,7 @@ import torch
 
 from mjmimic.errors import MotionError
 from mjmimic.motion.edit import lerp_at, slerp_at, snap_fps
+from mjmimic.motion.formats.arrays import real_array, shown
 from mjmimic.motion.motion import Motion
 from mjmimic.robots.joint_coordinates import dof_from_joint_rotations, unwrap_dof_trajectory
 from mjmimic.robots.model import Joint, RobotModel
@@ -84,6 +85,10 @@ DEFAULT_JOINT_MAP: dict[str, str] = {
 }
 
 _LOOP = {"wrap": "wrap", "none": "clamp", "clamp": "clamp"}
+# Uneven frame times are resampled at the median dt; a few frames far apart would make
+# that millions of frames (memory, minutes), so more than this many per frame read is
+# refused as a broken dt column.
+_MAX_RESAMPLE_GROWTH = 10
 # DeepMimic revolute axis (+z, y-up) in the z-up frame.
 _REVOLUTE_AXIS_ZUP = np.array([0.0, -1.0, 0.0])
 
@@ -177,21 +182,17 @@ def _read_file(path: Path, src: str) -> tuple[np.ndarray, np.ndarray, str]:
         raise MotionError(f"{src}: motion file not found at {path}")
     try:
         data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    # ValueError: not UTF-8, not JSON, or an integer past Python's 4300-digit limit.
+    except (OSError, ValueError, RecursionError) as exc:
         raise MotionError(f"{src}: not a DeepMimic motion (not readable as JSON: {exc})") from None
     if not isinstance(data, dict) or "Frames" not in data:
         raise MotionError(
             f"{src}: not a DeepMimic motion (expected a JSON object with 'Loop' and 'Frames')"
         )
     loop_value = data.get("Loop", "none")  # DeepMimic's own default when the key is absent
-    if loop_value not in _LOOP:
-        raise MotionError(f"{src}: Loop must be 'wrap' or 'none', found {loop_value!r}")
-    try:
-        frames = np.array(data["Frames"], dtype=np.float64)
-    except (TypeError, ValueError):
-        raise MotionError(
-            f"{src}: Frames must be rows of {1 + POSE_SIZE} numbers of equal length"
-        ) from None
+    if not isinstance(loop_value, str) or loop_value not in _LOOP:
+        raise MotionError(f"{src}: Loop must be 'wrap' or 'none', found {shown(loop_value)}")
+    frames = real_array(data["Frames"], "Frames", src)
     if frames.ndim != 2 or frames.shape[1] != 1 + POSE_SIZE:
         found = frames.shape[1] if frames.ndim == 2 else f"shape {frames.shape}"
         raise MotionError(
@@ -209,6 +210,17 @@ def _read_file(path: Path, src: str) -> tuple[np.ndarray, np.ndarray, str]:
             f"{src}: frame {bad} has dt = {dt[bad]}; every frame but the last needs dt > 0"
         )
     times = np.concatenate([[0.0], np.cumsum(dt)])
+    median = float(np.median(dt))
+    if not (np.isfinite(times[-1]) and np.isfinite(1.0 / median)):
+        raise MotionError(
+            f"{src}: frame dt values (median {median:g} s, total {times[-1]:g} s) give no usable "
+            "frame rate; fix the dt column"
+        )
+    if times[-1] / median > _MAX_RESAMPLE_GROWTH * len(times):
+        raise MotionError(
+            f"{src}: frame dt values are too uneven to resample (median {median:g} s, but "
+            f"{len(times)} frames span {times[-1]:g} s); fix the dt column"
+        )
     return times, frames[:, 1:], _LOOP[loop_value]
 
 
@@ -274,9 +286,10 @@ def _match_robot_joints(robot: RobotModel, jmap: dict[str, str], src: str) -> di
 
 def _normalized(q: np.ndarray, src: str, what: str) -> np.ndarray:
     norm = np.linalg.norm(q, axis=-1, keepdims=True)
-    if (norm < 1e-6).any():
-        frame = int(np.nonzero(norm[:, 0] < 1e-6)[0][0])
-        raise MotionError(f"{src}: {what} quaternion is zero at frame {frame}")
+    bad = ~(norm[:, 0] >= 1e-6) | ~np.isfinite(norm[:, 0])  # zero, or overflowing to inf
+    if bad.any():
+        frame = int(np.nonzero(bad)[0][0])
+        raise MotionError(f"{src}: {what} quaternion is zero or too large at frame {frame}")
     return q / norm
 
 

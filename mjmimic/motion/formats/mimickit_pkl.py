@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from mjmimic.errors import MotionError
+from mjmimic.motion.formats.arrays import real_array, real_scalar, shown
 from mjmimic.motion.motion import Motion
 from mjmimic.motion.safe_pickle import PickledObject, safe_load
 from mjmimic.robots.joint_coordinates import dof_from_joint_rotations, unwrap_dof_trajectory
@@ -29,6 +30,9 @@ from mjmimic.robots.model import RobotModel
 from mjmimic.rotations import exp_map_to_quat, quat_identity, quat_to_exp_map
 
 _LOOP_MODES = {0: "clamp", 1: "wrap", "clamp": "clamp", "wrap": "wrap"}
+# Exp-maps and joint angles (rad) beyond this are garbage, not motion; far enough beyond
+# it the exp-map's own norm overflows and the rotation becomes NaN.
+_MAX_ANGLE = 1e6
 
 
 def read_mimickit_pkl(path: str | Path, robot: RobotModel) -> Motion:
@@ -44,7 +48,10 @@ def mimickit_motion(data: object, robot: RobotModel, path: Path) -> Motion:
     if isinstance(data, PickledObject) and data.class_name == "Motion":
         data = data.state
     if not isinstance(data, dict) or not {"loop_mode", "fps", "frames"} <= set(data):
-        found = ", ".join(sorted(map(str, data))) if isinstance(data, dict) else type(data).__name__
+        found = type(data).__name__
+        if isinstance(data, dict):
+            # On one line: a damaged file's keys may hold newlines.
+            found = " ".join(", ".join(sorted(map(str, data))).split())
         raise MotionError(
             f"{src}: not a MimicKit motion (expected a dict with loop_mode, fps and frames; "
             f"found {found})"
@@ -56,9 +63,14 @@ def mimickit_motion(data: object, robot: RobotModel, path: Path) -> Motion:
         raise MotionError(_width_message(src, frames.shape[1], robot))
     if not np.isfinite(frames).all():
         raise MotionError(f"{src}: frames contain NaN or infinite values")
+    if np.abs(frames[:, 3:]).max(initial=0.0) > _MAX_ANGLE:
+        raise MotionError(
+            f"{src}: frames hold rotations or joint angles beyond ±{_MAX_ANGLE:g} rad; "
+            "check how the file was written"
+        )
     root_rot = exp_map_to_quat(torch.from_numpy(frames[:, 3:6])).numpy()
     return Motion(
-        fps=_fps(data["fps"], src),
+        fps=real_scalar(data["fps"], "fps", src),
         loop_mode=loop_mode,  # type: ignore[arg-type]
         root_pos=frames[:, :3],
         root_rot=root_rot,
@@ -163,27 +175,14 @@ def _loop_mode(value, src: str) -> str:
         if not isinstance(key, str):
             key = int(key) if float(key) == int(key) else None
         return _LOOP_MODES[key]
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise MotionError(
-            f"{src}: loop_mode must be 0 (clamp) or 1 (wrap), found {value!r}"
+            f"{src}: loop_mode must be 0 (clamp) or 1 (wrap), found {shown(value)}"
         ) from None
-
-
-def _fps(value, src: str) -> float:
-    try:
-        fps = float(value)
-    except (TypeError, ValueError):
-        raise MotionError(f"{src}: fps must be a number, found {value!r}") from None
-    return fps
 
 
 def _frames(value, src: str) -> np.ndarray:
-    try:
-        frames = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise MotionError(
-            f"{src}: frames must be a (T, 6 + DoFs) table of numbers with equal-length rows"
-        ) from None
+    frames = real_array(value, "frames", src)
     if frames.ndim != 2:
         raise MotionError(f"{src}: frames must be 2-D (T, 6 + DoFs), found shape {frames.shape}")
     return frames

@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from mjmimic.errors import MotionError
 from mjmimic.motion.formats.amp_npz import is_amp_npz, read_amp_npz
+from mjmimic.motion.formats.arrays import names as name_list
+from mjmimic.motion.formats.arrays import real_array
 from mjmimic.motion.formats.beyondmimic_npz import is_beyondmimic_npz, read_beyondmimic_npz
 from mjmimic.motion.formats.plain_npz import is_plain_npz, read_plain_npz
 from mjmimic.motion.motion import Motion
@@ -37,7 +40,16 @@ def read_npz(path: str | Path, robot: RobotModel | None = None) -> Motion:
                 "store plain numeric/string arrays (see docs/motion_format.md)"
             ) from None
         raise MotionError(f"{src}: not a readable .npz file ({exc})") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+    # zipfile refuses a damaged archive in many ways: a bad zip, a bad zlib stream, an
+    # unknown compression method (NotImplementedError), an "encrypted" flag (RuntimeError).
+    except (
+        OSError,
+        zipfile.BadZipFile,
+        EOFError,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:
         raise MotionError(f"{src}: not a readable .npz file ({exc})") from None
     keys = set(arrays)
     if "format" not in arrays and is_plain_npz(keys):
@@ -69,7 +81,7 @@ def read_npz(path: str | Path, robot: RobotModel | None = None) -> Motion:
             f"{', '.join(_REQUIRED)}); re-export the clip"
         )
     version = _scalar(arrays["format_version"], "format_version", src)
-    if version != int(version) or version < 1:
+    if not np.isfinite(version) or version != int(version) or version < 1:
         raise MotionError(f"{src}: format_version must be a positive integer, found {version}")
     if version > FORMAT_VERSION:
         raise MotionError(
@@ -84,14 +96,14 @@ def read_npz(path: str | Path, robot: RobotModel | None = None) -> Motion:
                 f"{src}: joint_names must be a 1-D array of strings, found dtype {jn.dtype} "
                 f"shape {jn.shape}"
             )
-        names = [str(n) for n in jn]
+        names = name_list(jn, "joint_names", src)
     name = _text(arrays["name"], "name", src) if "name" in arrays else path.stem
     return Motion(
         fps=_scalar(arrays["fps"], "fps", src),
         loop_mode=_text(arrays["loop_mode"], "loop_mode", src),  # type: ignore[arg-type]
-        root_pos=arrays["root_pos"],
-        root_rot=arrays["root_rot"],
-        dof_pos=arrays["dof_pos"],
+        root_pos=real_array(arrays["root_pos"], "root_pos", src),
+        root_rot=real_array(arrays["root_rot"], "root_rot", src),
+        dof_pos=real_array(arrays["dof_pos"], "dof_pos", src),
         joint_names=names,
         name=name,
         source=src,

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from mjmimic.errors import MotionError
+from mjmimic.motion.formats.arrays import real_array, real_scalar, shown
 from mjmimic.motion.motion import Motion
 from mjmimic.robots.model import RobotModel
 
@@ -44,36 +43,40 @@ def phc_motion(
     robot's DoF names (the format's "robot order"); otherwise the clip has no names.
     """
     src = path.name
-    names = [str(k) for k in data]
+    # By name as the user types it (--clip), whatever type the file's keys are.
+    clips = {str(k): v for k, v in data.items()}
+    names = list(clips)
+    # As the messages list them: a name with a newline would break the line.
+    listed = [n if n.isprintable() else shown(n) for n in names]
     if clip is None:
         if len(names) > 1:
             raise MotionError(
-                f"{src}: holds {len(names)} clips ({', '.join(names[:5])}"
+                f"{src}: holds {len(names)} clips ({', '.join(listed[:5])}"
                 f"{', ...' if len(names) > 5 else ''}); pick one with clip=NAME (--clip)"
             )
         clip = names[0]
-    if clip not in data:
-        raise MotionError(f"{src}: no clip named {clip!r}; clips: {', '.join(names)}")
-    entry = data[clip]
+    if clip not in clips:
+        raise MotionError(f"{src}: no clip named {clip!r}; clips: {', '.join(listed)}")
+    entry = clips[clip]
     missing = [k for k in REQUIRED if k not in entry]
     if missing:
         raise MotionError(
             f"{src}: clip {clip!r} lacks key(s) {', '.join(missing)} (a PHC clip needs "
             f"{', '.join(REQUIRED)})"
         )
-    root_rot = np.asarray(entry["root_rot"], dtype=np.float64)
+    root_rot = real_array(entry["root_rot"], "root_rot", src)
     if root_rot.ndim != 2 or root_rot.shape[1] != 4:
         raise MotionError(f"{src}: root_rot must be (T, 4) xyzw, found shape {root_rot.shape}")
-    dof = np.asarray(entry["dof"], dtype=np.float64)
+    dof = real_array(entry["dof"], "dof", src)
     joint_names = (
         list(robot.dof_names)
         if robot is not None and dof.ndim == 2 and dof.shape[1] == robot.num_dofs
         else None
     )
     return Motion(
-        fps=np.asarray(entry["fps"]).reshape(-1)[0],
+        fps=real_scalar(entry["fps"], "fps", src),
         loop_mode="clamp",
-        root_pos=entry["root_trans_offset"],
+        root_pos=real_array(entry["root_trans_offset"], "root_trans_offset", src),
         root_rot=root_rot[:, [3, 0, 1, 2]],
         dof_pos=dof,
         joint_names=joint_names,

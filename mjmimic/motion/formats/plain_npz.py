@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from mjmimic.errors import MotionError
+from mjmimic.motion.formats.arrays import names, real_array, real_scalar
 from mjmimic.motion.motion import Motion
 
 REQUIRED = ("fps", "root_pos", "dof_pos")
@@ -29,24 +30,26 @@ def is_plain_npz(keys: set[str]) -> bool:
 
 def read_plain_npz(path: Path, arrays: dict[str, np.ndarray]) -> Motion:
     src = path.name
-    if "root_quat_wxyz" in arrays:
-        root_rot = np.asarray(arrays["root_quat_wxyz"], dtype=np.float64)
-    else:
-        root_rot = np.asarray(arrays["root_quat_xyzw"], dtype=np.float64)[:, [3, 0, 1, 2]]
-    names = None
+    key = "root_quat_wxyz" if "root_quat_wxyz" in arrays else "root_quat_xyzw"
+    root_rot = real_array(arrays[key], key, src, ndim=2)
+    if root_rot.shape[1] != 4:
+        raise MotionError(f"{src}: {key} must be (T, 4), found shape {root_rot.shape}")
+    if key == "root_quat_xyzw":
+        root_rot = root_rot[:, [3, 0, 1, 2]]
+    dof_names = None
     for key in ("dof_names", "joint_names"):
         if key in arrays:
-            names = [str(n) for n in np.asarray(arrays[key]).reshape(-1)]
+            dof_names = names(arrays[key], key, src)
     loop = str(arrays["loop_mode"]) if "loop_mode" in arrays else "clamp"
     if loop not in ("wrap", "clamp"):
         raise MotionError(f"{src}: loop_mode is {loop!r}, expected 'wrap' or 'clamp'")
     return Motion(
-        fps=float(np.asarray(arrays["fps"]).reshape(-1)[0]),
+        fps=real_scalar(arrays["fps"], "fps", src),
         loop_mode=loop,
-        root_pos=np.asarray(arrays["root_pos"], dtype=np.float64),
+        root_pos=real_array(arrays["root_pos"], "root_pos", src),
         root_rot=root_rot,
-        dof_pos=np.asarray(arrays["dof_pos"], dtype=np.float64),
-        joint_names=names,
+        dof_pos=real_array(arrays["dof_pos"], "dof_pos", src),
+        joint_names=dof_names,
         name=path.stem,
         source=str(path),
     )
