@@ -38,11 +38,17 @@ class Setting:
     help: str
     range: str | None
     unused: bool
+    allowed: str | None = None  # what the loader accepts (bounds), not advice
 
     def line(self) -> str:
         flag = "  UNUSED" if self.unused else ""
-        typical = f" (typical {self.range})" if self.range else ""
-        return f"{self.path} = {_show(self.value)}  [{self.origin}]{flag}\n    {self.help}{typical}"
+        notes = [
+            f"typical {self.range}" if self.range else "",
+            f"allowed {self.allowed}" if self.allowed else "",
+        ]
+        shown = "; ".join(n for n in notes if n)
+        tail = f" ({shown})" if shown else ""
+        return f"{self.path} = {_show(self.value)}  [{self.origin}]{flag}\n    {self.help}{tail}"
 
 
 def main(tokens: list[str]) -> int:
@@ -92,6 +98,7 @@ def flag_settings(args, spec: ArgSpec) -> list[Setting]:
             flag.help,
             None,
             flag.help.startswith(_UNUSED_MARK),
+            None if flag.bounds is None else str(flag.bounds),
         )
         for flag in spec.flags
     ]
@@ -122,6 +129,7 @@ def _section(prefix: str, cfg: Any) -> list[Setting]:
                 info.help if info else "",
                 info.range if info else None,
                 bool(info and info.help.startswith(_UNUSED_MARK)),
+                info.allowed if info else None,
             )
         )
     return out

@@ -69,7 +69,10 @@ class FieldInfo:
     """Default as a plain (YAML-able) value; None for required keys."""
     help: str
     range: str | None
+    """Typical values (advice)."""
     required: bool
+    allowed: str | None = None
+    """The values the loader accepts (``bounds`` metadata), e.g. ``>= 1``."""
 
 
 class _Mismatch(ConfigError):
@@ -575,6 +578,7 @@ def _describe(cls: type, prefix: str) -> list[FieldInfo]:
                 help=f.metadata.get("help", ""),
                 range=f.metadata.get("range"),
                 required=required,
+                allowed=str(f.metadata["bounds"]) if "bounds" in f.metadata else None,
             )
         )
         nested = _nested_dataclass(hints[f.name])

@@ -116,7 +116,9 @@ def test_explain_lists_values_origins_and_meanings(tmp_path, capsys, health_kit)
     assert "--num_envs = 16  [command line]" in out
     assert f"--env_config = {health_kit.SQUAT_ENV}  [{arg_file}:3]" in out
     assert f"agent.discount = 0.99  [{health_kit.BASE_AGENT}:22]" in out
-    assert "reward discount gamma (typical 0.95-0.995)" in out
+    # Advice (typical) and what the loader accepts (allowed: the key's bounds).
+    assert "reward discount gamma (typical 0.95-0.995; allowed in (0, 1])" in out
+    assert "parallel environments (allowed >= 1)" in out
     assert "agent.health.on_nonfinite = stop  [default]" in out
     assert f"env.reward_pose_w = 0.5  [{health_kit.SQUAT_ENV}:" in out
     assert f"engine.env_spacing = 5.0  [{health_kit.ENGINE}:6]  UNUSED" in out
