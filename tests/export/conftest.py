@@ -7,16 +7,14 @@ the initial ones, which is what export, parity and sim2sim need to be tested on.
 
 from __future__ import annotations
 
-import contextlib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
-from mjmimic.cli.main import main
 from mjmimic.paths import ASSETS_DIR
+from tests.cli_runner import CliResult, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 HUMANOID = ASSETS_DIR / "robots" / "humanoid" / "humanoid.xml"
@@ -26,20 +24,6 @@ HUMANOID = ASSETS_DIR / "robots" / "humanoid" / "humanoid.xml"
 class Exported:
     run_dir: Path
     policy: Path
-
-
-@dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-
-def run_cli(argv: list[str]) -> CliResult:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return CliResult(code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="session")

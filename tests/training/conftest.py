@@ -10,8 +10,6 @@ well under a second on a 2-core CI machine.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 import shutil
 import sys
@@ -21,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mjmimic.cli.main import main
+from tests.cli_runner import CliResult, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 SQUAT_ENV = REPO / "configs" / "envs" / "deepmimic_humanoid_squat.yaml"
@@ -107,22 +105,6 @@ def train_argv(
     if iterations is not None:
         argv += ["--max_samples", str(samples_for(iterations, num_envs, steps))]
     return [*argv, *extra]
-
-
-@dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-
-def run_cli(argv: list[str]) -> CliResult:
-    """``main(argv)`` in-process with stdout/stderr captured (for session fixtures, where
-    capsys is not available; tests use capsys)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return CliResult(code, out.getvalue(), err.getvalue())
 
 
 def assert_one_line_error(err: str, *needles: str) -> str:

@@ -15,10 +15,10 @@ import pytest
 import torch
 
 from mjmimic.cli.main import main
-from mjmimic.envs.done import DoneFlag
 from mjmimic.training import checkpoint
 from mjmimic.training.evaluation import TRACKING_METRICS, evaluate, failure_line
 from mjmimic.training.setup import RunConfig, build_env_and_agent
+from tests.training.scripted_env import ScriptedEnv
 
 
 def _broken_model(source, dest, which: str):
@@ -122,47 +122,6 @@ def test_test_command_reports_the_failure(which, smoke_run, tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- without a simulator
-class _Env:
-    """Two envs, episodes of 3 steps, reward 1 per step; refuses non-finite actions (what
-    the evaluation sends on must be finite)."""
-
-    def __init__(self):
-        self.num_envs, self.device, self.dt = 2, torch.device("cpu"), 0.1
-        self.t = torch.zeros(2, dtype=torch.long)
-        self.compute_tracking_errors = False
-        self.tracked_body_names, self.tracked_joint_names = ["foot"], ["knee"]
-
-    def set_tracking(self, enabled):
-        self.compute_tracking_errors = enabled
-
-    def clip_names(self):
-        return ["clip"]
-
-    def clip_durations(self):
-        return torch.tensor([1.0])
-
-    def best_episode_return(self):
-        return torch.full((2,), 3.0, dtype=torch.float64)
-
-    def reset(self, env_ids=None):
-        self.t[torch.arange(2) if env_ids is None else env_ids] = 0
-        return torch.zeros(2, 1)
-
-    def step(self, action):
-        assert torch.isfinite(action).all()
-        self.t += 1
-        done = torch.where(self.t >= 3, int(DoneFlag.TIME), int(DoneFlag.NULL))
-        err = torch.full((2,), 0.01, dtype=torch.float64)
-        tracking = {k: err for k in TRACKING_METRICS}
-        tracking.update(
-            body_pos_err=err[:, None],
-            joint_err=err[:, None],
-            clip=torch.zeros(2, dtype=torch.long),
-            clip_time=self.t * self.dt,
-        )
-        return torch.zeros(2, 1), torch.ones(2), done, {"tracking": tracking}
-
-
 class _SecondEnvNan:
     device = torch.device("cpu")
 
@@ -177,7 +136,9 @@ class _SecondEnvNan:
 
 
 def test_failed_episodes_are_counted_within_the_quota():
-    result = evaluate(_Env(), _SecondEnvNan(), 4)  # 2 episodes per env
+    # Two envs, episodes of 3 steps, tracking errors within the thresholds.
+    env = ScriptedEnv([3, 3], error=0.01, best_return_per_step=1.0, clip_seconds=1.0)
+    result = evaluate(env, _SecondEnvNan(), 4)  # 2 episodes per env
     assert result["episodes"] == 4
     assert result["nonfinite_action_episodes"] == 2
     # Env 0: 3 of 3 each; env 1: 0 of 3, ended at its first step.

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from mjmimic.cli.main import main
-from mjmimic.envs.done import DoneFlag
 from mjmimic.training.evaluation import TRACKING_METRICS, evaluate
 from mjmimic.training.setup import RunConfig, build_env_and_agent
+from tests.training.scripted_env import ScriptedEnv
 
 LINES = {
     "mean return": r"mean return: +(\S+)",
@@ -104,56 +104,6 @@ def test_test_is_deterministic_for_a_seed(smoke_run, capsys):
 # ------------------------------------------------------------------------ evaluate()
 
 
-class _FakeEnv:
-    """Env ``i`` ends every ``lengths[i]`` steps; reward 1 per step, so return = length.
-    The tracking error of an episode is its length too (to check per-episode averaging)."""
-
-    def __init__(self, lengths):
-        self.lengths = torch.tensor(lengths)
-        self.num_envs = len(lengths)
-        self.device = torch.device("cpu")
-        self.t = torch.zeros(self.num_envs, dtype=torch.long)
-        self.compute_tracking_errors = False
-        self.resets = 0
-        self.dt = 0.1
-        self.tracked_body_names, self.tracked_joint_names = ["foot"], ["knee"]
-
-    def set_tracking(self, enabled):
-        self.compute_tracking_errors = enabled
-
-    def clip_names(self):
-        return ["clip"]
-
-    def clip_durations(self):
-        return torch.tensor([10.0])
-
-    def reset(self, env_ids=None):
-        ids = torch.arange(self.num_envs) if env_ids is None else env_ids
-        self.t[ids] = 0
-        self.resets += 1
-        return torch.zeros(self.num_envs, 1)
-
-    def best_episode_return(self):
-        return 2.0 * self.lengths.double()
-
-    def full_episode_steps(self):
-        return 4.0 * self.lengths.double()
-
-    def step(self, action):
-        assert self.compute_tracking_errors
-        self.t += 1
-        done = torch.where(self.t >= self.lengths, int(DoneFlag.TIME), int(DoneFlag.NULL))
-        err = self.lengths.double()
-        info = {"tracking": {k: err for k in TRACKING_METRICS}}
-        info["tracking"].update(
-            body_pos_err=err[:, None],
-            joint_err=err[:, None],
-            clip=torch.zeros(self.num_envs, dtype=torch.long),
-            clip_time=self.t * self.dt,
-        )
-        return torch.zeros(self.num_envs, 1), torch.ones(self.num_envs), done, info
-
-
 class _FakeAgent:
     def __init__(self):
         self.training = True
@@ -175,7 +125,7 @@ def test_evaluate_counts_each_env_exactly_its_quota(episodes):
     """Env 0 ends every step, env 1 every 10: a sampler stopping at the first N finished
     episodes would count mostly env 0's (mean length near 1); with a quota of
     ceil(N / 2) per env both count equally and the mean length is exactly 5.5."""
-    env, agent = _FakeEnv([1, 10]), _FakeAgent()
+    env, agent = ScriptedEnv([1, 10]), _FakeAgent()
     result = evaluate(env, agent, episodes)
     quota = math.ceil(episodes / 2)
     assert result["episodes"] == 2 * quota
