@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mjmimic.agents.discriminator import disc_reward
 from mjmimic.training import checkpoint
 from mjmimic.training.setup import RunConfig, build_env_and_agent
 
@@ -42,8 +41,7 @@ def judged_reward(env, policy, judge, steps: int) -> float:
 
 
 def _score(judge, disc_obs: torch.Tensor) -> torch.Tensor:
-    logits = judge.disc(judge.disc_obs_norm(disc_obs.to(torch.float32)))
-    return disc_reward(logits, judge.cfg.disc_reward_scale)
+    return judge.style_reward(disc_obs.to(torch.float32))
 
 
 def main() -> None:

@@ -163,9 +163,11 @@ class AMPAgent(PPOAgent):
         flat = {n: self.buffer[n].view(-1, self.disc_obs_dim) for n in self.disc_record_names}
         return flat if idx is None else {n: v[idx] for n, v in flat.items()}
 
-    def _reward_inputs(self) -> torch.Tensor:
-        """(samples, D) normalized discriminator inputs of the rollout."""
-        return self.disc_obs_norm(self._disc_input(self._disc_records()))
+    def style_reward(self, disc_input: torch.Tensor) -> torch.Tensor:
+        """The discriminator's reward for raw inputs (samples, D): normalized, D, then
+        -log(max(1 - sigmoid(D), 1e-4)) * disc_reward_scale."""
+        logits = self._eval_disc(self.disc_obs_norm(disc_input))
+        return disc_reward(logits, self.cfg.disc_reward_scale)
 
     # ------------------------------------------------------------------ PPO's hooks
 
@@ -185,7 +187,7 @@ class AMPAgent(PPOAgent):
     def _rewards_for_returns(self, stats: dict[str, float]) -> torch.Tensor:
         cfg = self.cfg
         env_reward = super()._rewards_for_returns(stats)
-        disc_r = disc_reward(self._eval_disc(self._reward_inputs()), cfg.disc_reward_scale)
+        disc_r = self.style_reward(self._disc_input(self._disc_records()))
         stats["disc_reward_mean"] = float(disc_r.mean())
         stats["disc_reward_std"] = float(disc_r.std()) if disc_r.numel() > 1 else 0.0
         return cfg.task_reward_weight * env_reward + cfg.disc_reward_weight * disc_r.view_as(
