@@ -73,11 +73,11 @@ def _post_mortem_parser():
 
 def _metric_log(path: Path, columns: str | None, out: Path | None) -> int:
     from mjmimic.health.diagnosis import MD_FILE
-    from mjmimic.health.metric_logs.report import diagnose_log
+    from mjmimic.health.metric_logs.report import default_out_dir, diagnose_log
     from mjmimic.health.metric_logs.roles import parse_column_roles
 
-    report = diagnose_log(path, parse_column_roles(columns), out)
-    target = out or (path if path.is_dir() else path.parent)
+    target = out or default_out_dir(path)
+    report = diagnose_log(path, parse_column_roles(columns), target)
     print(f"log:    {path} (read as {report['tool']}: {report['steps']['rows']} logged steps)")
     print(f"status: {report['status']}")
     first = report.get("first_problem")

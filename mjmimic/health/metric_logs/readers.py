@@ -131,10 +131,7 @@ def _number(text: str, where: str) -> float:
 
 def _read_table(path: Path) -> MetricLog:
     """MimicKit's (and mjmimic's) log.txt."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MjmimicError(f"{path}: cannot be read as text ({exc})") from None
+    text = _read_text(path)
     lines = [line.split() for line in text.replace("\r", "\n").split("\n") if line.strip()]
     if not lines:
         raise MjmimicError(f"{path}: empty (a MimicKit log.txt has a header row of names)")
@@ -156,6 +153,13 @@ def _read_table(path: Path) -> MetricLog:
         )
     tool = "mjmimic" if (path.parent / "config.yaml").is_file() else "mimickit"
     return _from_rows(path, tool, rows)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MjmimicError(f"{path}: cannot be read as text ({exc})") from None
 
 
 def _is_number(text: str) -> bool:
@@ -187,10 +191,7 @@ def _read_csv(path: Path) -> MetricLog:
 
 
 def _read_jsonl(path: Path) -> MetricLog:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MjmimicError(f"{path}: cannot be read as text ({exc})") from None
+    text = _read_text(path)
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

@@ -24,9 +24,13 @@ def diagnose_log(
     directory). Returns the report."""
     log = load(path, column_roles)
     report = build(log)
-    target = out_dir or (path if path.is_dir() else path.parent)
-    diagnosis.write(target, report)
+    diagnosis.write(out_dir or default_out_dir(path), report)
     return report
+
+
+def default_out_dir(path: Path) -> Path:
+    """Where the report goes without ``--out``: the log's directory."""
+    return path if path.is_dir() else path.parent
 
 
 def build(log: MetricLog) -> dict[str, Any]:
