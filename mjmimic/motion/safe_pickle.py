@@ -336,12 +336,12 @@ class _RestrictedUnpickler(pickle._Unpickler):
         record, shape, order = state.get("dtype"), state.get("shape"), state.get("order", "C")
         if not isinstance(record, _DtypeRecord) or not isinstance(shape, tuple):
             raise pickle.UnpicklingError("malformed joblib array record")
-        if record.spec in ("O", "O4", "O8"):
+        dtype = record.build()
+        if dtype.kind == OBJECT_KIND:  # joblib would unpickle its elements from the stream
             raise MotionError(
                 f"{self._source}: refusing a joblib array of Python objects (only numeric "
                 "arrays are loaded; convert the file with a trusted script)"
             )
-        dtype = record.build()
         if "numpy_array_alignment_bytes" in state:  # joblib >= 1.2 pads to alignment
             padding = self.read(1)
             self.read(int.from_bytes(padding, "little"))
