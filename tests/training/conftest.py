@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,25 @@ def write_env_yaml(path: Path, replace: dict[str, str] | None = None) -> Path:
         text = text.replace(old, new)
     path.write_text(text)
     return path
+
+
+def start_train(argv: list[str], stderr: int = subprocess.PIPE) -> subprocess.Popen:
+    """A real ``mjmimic train`` process, stdout piped as text (its progress lines)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "mjmimic", *argv],
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        cwd=REPO,
+    )
+
+
+def wait_for_iteration(proc: subprocess.Popen, iteration: int) -> None:
+    """Read ``proc``'s progress lines until the one of ``iteration``."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith(f"iter {iteration:6d} |"):
+            return
 
 
 def train_argv(

@@ -127,17 +127,9 @@ def test_second_train_on_a_directory_in_use_is_refused(kit, tiny_agent, tmp_path
     refused with its PID; after a kill -9 its stale lock is taken over by --resume."""
     out = tmp_path / "run"
     argv = kit.train_argv(out, tiny_agent, "--max_samples", "100000000", iterations=None)
-    first = subprocess.Popen(
-        [sys.executable, "-m", "mjmimic", *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=kit.REPO,
-    )
+    first = kit.start_train(argv, stderr=subprocess.DEVNULL)
     try:
-        for line in first.stdout:
-            if line.startswith("iter      3 |"):  # the checkpoint of iteration 2 is written
-                break
+        kit.wait_for_iteration(first, 3)  # the checkpoint of iteration 2 is written
         assert (out / run_lock.LOCK_FILE).read_text() == f"{first.pid}\n"
         for second in (argv, ["train", "--resume", str(out), "--threads", "1"]):
             result = subprocess.run(

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -32,16 +30,8 @@ def test_sigint_saves_the_iteration_and_resume_goes_on(kit, tiny_agent, tmp_path
     out = tmp_path / "run"
     # No sample limit: only the signal ends this run.
     argv = kit.train_argv(out, tiny_agent, "--max_samples", "100000000", iterations=None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mjmimic", *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=kit.REPO,
-    )
-    for line in proc.stdout:
-        if line.startswith("iter      3 |"):
-            break
+    proc = kit.start_train(argv)
+    kit.wait_for_iteration(proc, 3)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGINT, err
