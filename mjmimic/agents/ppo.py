@@ -329,8 +329,7 @@ class PPOAgent(Agent):
 
         The backward stops at ``params``: nothing else is stepped, and a loss whose inputs
         require grad (the discriminator's gradient penalty) would otherwise also get
-        d loss / d input, a wasted pass through its widest layer (~10 % of an AMP disc
-        step)."""
+        d loss / d input, a wasted pass through its widest layer."""
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward(inputs=params)
         scaler.unscale_(optimizer)
