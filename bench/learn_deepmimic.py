@@ -55,6 +55,8 @@ class Task:
     # there (``-o clip`` is added) when it is missing.
     clip: str | None = None
     make_clip: tuple[str, ...] = ()
+    # Other env keys to change in that copy: (key, value) pairs (a value of None unsets).
+    env_changes: tuple[tuple[str, object], ...] = ()
 
 
 G1_ASAP = "${MJMIMIC_DATA}/motions/g1_asap/npz/0-motions_raw_tairantestbed_smpl_video_"
@@ -93,6 +95,14 @@ TASKS = {
     "add_k1_walk": Task("args/add_k1.txt", length_target=0.9, clip=K1_WALK, make_clip=MAKE_K1_WALK),
     "add_humanoid_walk": Task("args/add_humanoid.txt", return_target=0.7),
     "amp_humanoid_walk": Task("args/amp_humanoid.txt", length_target=0.9),
+    # Deployable tracking (issue: whole-body tracking that transfers): three G1 clips,
+    # randomization and pushes on; and the same with both off, the comparison for sim2sim.
+    "tracking_g1": Task("args/tracking_g1.txt", length_target=0.95),
+    "tracking_g1_nominal": Task(
+        "args/tracking_g1.txt",
+        length_target=0.95,
+        env_changes=(("domain_randomization", None), ("obs_noise", {})),
+    ),
 }
 
 
@@ -123,7 +133,7 @@ def main() -> None:
     if (out / "checkpoint.pt").exists():
         sys.exit(f"{out} already holds a run; pass another --out")
     make_clip(task)
-    extra = env_with_clip(task, out) if task.motion_file else []
+    extra = env_with_clip(task, out) if task.motion_file or task.env_changes else []
     cmd = [
         sys.executable,
         "-m",
@@ -145,7 +155,9 @@ def main() -> None:
 
 
 def env_with_clip(task: Task, out: Path) -> list[str]:
-    """``--env_config`` of a copy of the task's env YAML with ``motion_file`` replaced."""
+    """``--env_config`` of a copy of the task's env YAML with ``motion_file`` and the
+    task's ``env_changes`` replaced. A relative motion file is made absolute: the copy
+    lives in the run folder, not next to the original."""
     import yaml
 
     from mjmimic.config.args import read_arg_file
@@ -153,11 +165,21 @@ def env_with_clip(task: Task, out: Path) -> list[str]:
     tokens = [t.text for t in read_arg_file(REPO / task.arg_file)]
     env_file = REPO / tokens[tokens.index("--env_config") + 1]
     data = yaml.safe_load(env_file.read_text())
-    data["env"]["motion_file"] = task.motion_file
+    env = data["env"]
+    if task.motion_file:
+        env["motion_file"] = task.motion_file
+    elif not env["motion_file"].startswith(("/", "$")):
+        env["motion_file"] = str(env_file.parent / env["motion_file"])
+    for key, value in task.env_changes:
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    changed = ", ".join(["motion_file", *(k for k, _ in task.env_changes)])
     out.mkdir(parents=True, exist_ok=True)
     copy = out / "env.yaml"
     copy.write_text(
-        f"# {env_file.relative_to(REPO)} with motion_file replaced by bench/learn_deepmimic.py\n"
+        f"# {env_file.relative_to(REPO)} with {changed} replaced by bench/learn_deepmimic.py\n"
         + yaml.safe_dump(data, sort_keys=False)
     )
     return ["--env_config", str(copy)]

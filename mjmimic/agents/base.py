@@ -57,7 +57,15 @@ class Agent(ABC):
         (AMP: the discriminator observation size and the demo sampler, through
         ``env.info_spec`` and ``envs.capabilities``) overrides this."""
         low, high = env.action_bounds()
-        return cls(cfg, env.obs_dim, low, high, env.num_envs, device=device)
+        return cls(
+            cfg,
+            env.obs_dim,
+            low,
+            high,
+            env.num_envs,
+            device=device,
+            actor_obs_dim=env.policy_obs_dim,
+        )
 
     # ------------------------------------------------------------------ the loop
     @abstractmethod

@@ -31,10 +31,15 @@ def build_mlp(in_dim: int, layer_sizes: list[int], activation: str) -> nn.Sequen
 
 
 class Actor(nn.Module):
-    """Trunk -> action mean (normalized units) and log std (FIXED, CONSTANT or VARIABLE)."""
+    """Trunk -> action mean (normalized units) and log std (FIXED, CONSTANT or VARIABLE).
+
+    It reads the first ``obs_dim`` numbers of the observation it is given: an env with a
+    privileged critic puts the critic-only terms after the policy's (``Env.policy_obs_dim``).
+    """
 
     def __init__(self, obs_dim: int, action_dim: int, cfg: ModelConfig):
         super().__init__()
+        self.obs_dim = obs_dim
         sizes = resolve_layer_sizes(cfg.actor_net, "actor_net")
         self.trunk = build_mlp(obs_dim, sizes, cfg.activation)
         self.mean_head = nn.Linear(sizes[-1], action_dim)
@@ -53,7 +58,7 @@ class Actor(nn.Module):
 
     def forward(self, norm_obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(mean (B, A), log_std (A,) or (B, A)), log_std already bounded."""
-        features = self.trunk(norm_obs)
+        features = self.trunk(norm_obs[..., : self.obs_dim])
         mean = self.mean_head(features)
         raw = self.log_std_head(features) if self.std_type == "VARIABLE" else self.log_std
         return mean, bound_log_std(raw)
@@ -63,7 +68,7 @@ class Actor(nn.Module):
         return DiagGaussian(mean, log_std)
 
     def action_mean(self, norm_obs: torch.Tensor) -> torch.Tensor:
-        return self.mean_head(self.trunk(norm_obs))
+        return self.mean_head(self.trunk(norm_obs[..., : self.obs_dim]))
 
 
 class Critic(nn.Module):
@@ -90,19 +95,26 @@ class PolicyModel(nn.Module):
         action_high: torch.Tensor,
         cfg: ModelConfig,
         normalizer_samples: int | None = None,
+        actor_obs_dim: int | None = None,
     ):
+        """``actor_obs_dim``: the leading part of the observation the actor reads (all of
+        it when None); the critic reads everything."""
         super().__init__()
         self.obs_norm = RunningNormalizer(
             obs_dim, min_std=1e-4, clip=10.0, max_samples=normalizer_samples
         )
         self.action_norm = ActionNormalizer(action_low, action_high)
         action_dim = self.action_norm.mean.shape[0]
-        self.actor = Actor(obs_dim, action_dim, cfg)
+        self.actor = Actor(obs_dim if actor_obs_dim is None else actor_obs_dim, action_dim, cfg)
         self.critic = Critic(obs_dim, cfg)
 
 
 class NormalizedPolicy(nn.Module):
-    """Deterministic policy on raw inputs: raw obs -> env-unit action mean.
+    """Deterministic policy on raw inputs: the actor's raw obs -> env-unit action mean.
+
+    Its input is the policy part of the observation alone (``Actor.obs_dim`` numbers),
+    normalized with the leading statistics of the observation normalizer: what a
+    deployed policy is given.
 
     Shares its modules with the ``PolicyModel`` it was built from (no copy), so it always
     reflects the current weights and normalizer statistics.
@@ -115,7 +127,7 @@ class NormalizedPolicy(nn.Module):
         self.action_norm = model.action_norm
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.action_norm.to_env(self.actor.action_mean(self.obs_norm(obs)))
+        return self.action_norm.to_env(self.actor.action_mean(self.obs_norm.leading(obs)))
 
 
 def _init_head(linear: nn.Linear, scale: float, bias: float) -> None:

@@ -57,6 +57,12 @@ class RunningNormalizer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return ((x - self.mean) / self.std).clamp(-self.clip, self.clip)
 
+    def leading(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalize ``x`` (..., k), the first k of the dims, with their statistics (a
+        policy that reads only the leading part of the observation)."""
+        k = x.shape[-1]
+        return ((x - self.mean[:k]) / self.std[:k]).clamp(-self.clip, self.clip)
+
     def unnormalize(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.std + self.mean
 

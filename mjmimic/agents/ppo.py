@@ -77,7 +77,10 @@ class PPOAgent(Agent):
         action_high: torch.Tensor,
         num_envs: int,
         device: torch.device | str = "cpu",
+        actor_obs_dim: int | None = None,
     ):
+        """``actor_obs_dim``: how much of the observation the actor reads (the env's
+        ``policy_obs_dim``; all of it when None); the critic reads it all."""
         self.device = torch.device(device)
         cfg.validate(self.device.type)
         self.cfg = cfg
@@ -85,7 +88,7 @@ class PPOAgent(Agent):
         self.obs_dim = obs_dim
 
         self.model = PolicyModel(
-            obs_dim, action_low, action_high, cfg.model, cfg.normalizer_samples
+            obs_dim, action_low, action_high, cfg.model, cfg.normalizer_samples, actor_obs_dim
         ).to(self.device)
         self.obs_norm = self.model.obs_norm
         self.action_norm = self.model.action_norm

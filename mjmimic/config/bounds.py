@@ -59,6 +59,7 @@ AT_LEAST_ONE = Bounds(1)  # counts: envs, episodes, iterations, threads
 NON_NEGATIVE = Bounds(0)  # gains, weights, frictions, penalties
 POSITIVE = Bounds(0, low_open=True)  # rates, durations, frame rates, scales
 PROBABILITY = Bounds(0, 1)  # shares and probabilities
+NON_POSITIVE = Bounds(high=0)  # weights of penalty reward terms
 
 
 def out_of_bounds(value: Any, bounds: Bounds | None) -> str | None:

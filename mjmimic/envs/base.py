@@ -72,6 +72,13 @@ class Env(ABC):
         """One name per observation dimension (``tar2.key_pos[head].z``): health reports,
         preflight and export name dimensions with these."""
 
+    @property
+    def policy_obs_dim(self) -> int:
+        """The policy (actor) sees the first ``policy_obs_dim`` numbers of the observation;
+        the rest are for the critic alone (asymmetric actor-critic; an exported policy
+        takes the policy part). A task without critic-only terms: all of it."""
+        return self.obs_dim
+
     def action_labels(self) -> list[str]:
         """One name per action dimension; by default the robot's DoF names."""
         return list(self.robot.dof_names)

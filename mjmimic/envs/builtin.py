@@ -6,6 +6,8 @@ from mjmimic.envs.amp.config import AMPEnvConfig
 from mjmimic.envs.amp.env import AMPEnv
 from mjmimic.envs.deepmimic.config import DeepMimicEnvConfig
 from mjmimic.envs.deepmimic.env import DeepMimicEnv
+from mjmimic.envs.motion_tracking.config import TrackingEnvConfig
+from mjmimic.envs.motion_tracking.env import TrackingEnv
 from mjmimic.registry import ENVS
 
 ENVS.register(
@@ -27,4 +29,11 @@ ENVS.register(
     ADDEnvConfig,
     help="ADD: DeepMimic tracking with a discriminator on the difference between "
     "simulated and reference motion at the same time (Zhang et al. 2025)",
+)
+ENVS.register(
+    "tracking",
+    TrackingEnv,
+    TrackingEnvConfig,
+    help="whole-body motion tracking a robot can run (BeyondMimic): IMU, encoder and "
+    "command observations, anchor-relative rewards, actions around the default pose",
 )

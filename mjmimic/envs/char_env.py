@@ -74,10 +74,19 @@ class CharEnv(Env):
         return self._action_low, self._action_high
 
     # ------------------------------------------------------------------ for tasks
-    def apply_action(self, actions: torch.Tensor) -> None:
-        """Clip to the bounds, step the physics one control step, advance the clock."""
-        self.engine.step(torch.clamp(actions, self._action_low, self._action_high))
+    def apply_action(self, actions: torch.Tensor) -> torch.Tensor:
+        """Clip to the bounds, step the physics one control step, advance the clock.
+        Returns the clipped actions."""
+        clipped = torch.clamp(actions, self._action_low, self._action_high)
+        self.engine.step(self._command(clipped))
         self.time += self.dt
+        return clipped
+
+    def _command(self, actions: torch.Tensor) -> torch.Tensor:
+        """The engine command (PD targets or torques) for clipped actions: the actions
+        themselves, unless a task's actions are in other units (tracking: offsets from
+        the default pose)."""
+        return actions
 
     def char_state(self, ids: torch.Tensor | None = None) -> CharState:
         """The simulated character of ``ids`` (all when None), with joint rotations and

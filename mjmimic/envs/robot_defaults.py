@@ -8,6 +8,8 @@ it does not set itself, so env configs refer to the robot instead of restating i
   list (an empty one included);
 * ``joint_err_w``: the profile's joint ``weight``s by joint name, unless the env config
   gives ``joint_err_w`` (then that, as a whole);
+* ``default_joint_pos``, ``action_scale`` (tasks whose actions are offsets from a default
+  pose: tracking): the profile's per-DoF ``default`` and ``action_scale``, unless set;
 * the engine's ``joint_gains``: per joint and per number (kp, kd, effort, armature), the
   engine config's entry for the joint (exact name, then the first matching glob, as in
   ``engines/actuation.py``) wins for the numbers it sets, the profile gives the others.
@@ -86,6 +88,16 @@ def apply_robot_defaults(
             _fill(env, key, list(getattr(profile, key)), origin)
     if hasattr(env, "joint_err_w") and _unset(env, "joint_err_w"):
         _fill(env, "joint_err_w", joint_weights(profile, robot), origin)
+    # A task whose actions are offsets from a default pose (tracking) takes the pose and
+    # the per-joint action scale from the profile, by DoF name.
+    for key, attribute in (("default_joint_pos", "default"), ("action_scale", "action_scale")):
+        if hasattr(env, key) and _unset(env, key):
+            values = {
+                d: getattr(profile.joints[d], attribute)
+                for d in robot.dof_names
+                if d in profile.joints
+            }
+            _fill(env, key, values, origin)
     fill_joint_gains(engine, profile, robot, origin)
     return profile
 

@@ -11,48 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mjmimic.config.bounds import NON_NEGATIVE, POSITIVE, Bounds, check_field_bounds
-from mjmimic.envs.char_config import CharEnvConfig
+from mjmimic.config.bounds import NON_NEGATIVE, POSITIVE
 from mjmimic.envs.deepmimic.observations import ObsSettings
 from mjmimic.envs.deepmimic.rewards import TERMS, RewardSettings
 from mjmimic.envs.deepmimic.terminations import TerminationSettings
+from mjmimic.envs.reference_config import ReferenceMotionConfig
 from mjmimic.envs.reward_terms import reward_keys, weights_from_config
 from mjmimic.errors import ConfigError
 
 
-@dataclass
-class AdaptiveSamplingConfig:
-    bin_seconds: float = field(
-        default=0.5,
-        metadata={"help": "clip-time bin width (s)", "range": "0.25-1.0", "bounds": POSITIVE},
-    )
-    floor: float = field(
-        default=0.3,
-        metadata={
-            "help": "share of starts kept uniform over the clip",
-            "range": "0.1-0.5",
-            # At 0 a bin that scored 0 (tracked perfectly) could never be drawn again.
-            "bounds": Bounds(0, 1, low_open=True),
-        },
-    )
-    decay: float = field(
-        default=0.95,
-        metadata={
-            "help": "weight of a bin's old score when a step's error is averaged in",
-            "range": "0.9-0.99",
-            # At 1 a bin's score would never change.
-            "bounds": Bounds(0, 1, high_open=True),
-        },
-    )
-
-    def validate(self) -> None:
-        # The loader checks the bounds of what it reads; this covers a config built in code.
-        check_field_bounds(self, "env.adaptive_sampling.")
-
-
 @dataclass(kw_only=True)
 @reward_keys(TERMS)
-class DeepMimicEnvConfig(CharEnvConfig):
+class DeepMimicEnvConfig(ReferenceMotionConfig):
     pose_termination: bool = field(
         default=False,
         metadata={
@@ -88,9 +58,6 @@ class DeepMimicEnvConfig(CharEnvConfig):
             "bounds": NON_NEGATIVE,  # 0 is the current frame; the past is not a target
         },
     )
-    rand_reset: bool = field(
-        default=True, metadata={"help": "start episodes at a random time of the clip (else 0)"}
-    )
     key_body_termination_dist: float | None = field(
         default=None,
         metadata={
@@ -101,17 +68,6 @@ class DeepMimicEnvConfig(CharEnvConfig):
             "bounds": POSITIVE,
         },
     )
-    adaptive_sampling: AdaptiveSamplingConfig | None = field(
-        default=None,
-        metadata={
-            "help": "mjmimic: with rand_reset, draw training start times where the worst key "
-            "body tracks worst (envs/start_sampler.py); unset = uniform. Test episodes "
-            "always start uniformly"
-        },
-    )
-    log_tracking_error: bool = field(
-        default=False, metadata={"help": "log root/body/DoF tracking errors in test runs"}
-    )
     joint_err_w: list[float] | dict[str, float] | None = field(
         default=None,
         metadata={
@@ -120,15 +76,6 @@ class DeepMimicEnvConfig(CharEnvConfig):
             "order; default all 1.0",
             "range": "0-1",
             "bounds": NON_NEGATIVE,  # 0 = ignore the joint
-        },
-    )
-    motion_file: str = field(metadata={"help": "motion clip (.pkl) or dataset (.yaml) to imitate"})
-    motion_fill_missing_joints: dict[str, float] = field(
-        default_factory=dict,
-        metadata={
-            "help": "mjmimic: DoFs the motion lacks, held at a constant angle (rad), e.g. the "
-            "G1 wrists for 23-DoF clips",
-            "bounds": Bounds(),  # angles: any finite value
         },
     )
 
@@ -146,8 +93,6 @@ class DeepMimicEnvConfig(CharEnvConfig):
 
         if self.enable_tar_obs and not self.tar_obs_steps:
             fail("tar_obs_steps", "is empty but enable_tar_obs is True; give e.g. [1, 2, 3]")
-        if self.adaptive_sampling is not None:
-            self.adaptive_sampling.validate()
 
     def obs_settings(self) -> ObsSettings:
         return ObsSettings(

@@ -1,0 +1,1 @@
+"""Deployable whole-body motion tracking (BeyondMimic's task, ``env_name: tracking``)."""
