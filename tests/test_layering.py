@@ -30,6 +30,7 @@ CONCRETE = (
     "mjmimic.envs.deepmimic",
     "mjmimic.envs.amp",
     "mjmimic.envs.add",
+    "mjmimic.envs.motion_tracking",
     "mjmimic.envs.builtin",
     "mjmimic.agents.ppo",
     "mjmimic.agents.amp",

@@ -43,10 +43,26 @@ What the engine is, read by envs, the health guards, export and render:
 ``control_dt``     control step (s) = ``num_substeps * sim_dt``
 =================  ==================================================================
 
+What changes an env's physics without being its state (domain randomization):
+
+============================  ========================================================
+``set_physics_variation(v)``  from the next ``step`` on, env i is simulated with its own
+                              parameters (``engines/variation.py``: floor friction,
+                              added mass / centre-of-mass shift of one body, PD gain
+                              scales); None: every env back to the nominal scene.
+                              ``model`` stays the nominal model; ``set_state``,
+                              ``save_state`` and ``restore_state`` neither read nor
+                              change the variation
+``physics_variation``         the variation in effect, None when nominal
+``push_root(ids, v, w)``      add world-frame linear (M, 3) and angular (M, 3) velocity
+                              to the root of ``ids`` (a velocity push); positions, joint
+                              velocities, the physics clock and contact flags unchanged
+============================  ========================================================
+
 Every tensor an engine hands out (the state tensors, ``physics_state()``,
-``save_state()``, ...) is replaced, not updated in place, by ``step``, ``set_state`` and
-``restore_state``, so a reference taken before keeps the old values. Treat them as
-read-only: writing into one may write into the engine.
+``save_state()``, ...) is replaced, not updated in place, by ``step``, ``set_state``,
+``restore_state`` and ``push_root``, so a reference taken before keeps the old values.
+Treat them as read-only: writing into one may write into the engine.
 
 A new backend implements this class in its own module, registers itself in
 ``engines/builtin.py`` and passes ``tests/engines/test_conformance.py`` (set
@@ -61,6 +77,7 @@ from typing import TYPE_CHECKING, ClassVar
 import torch
 
 from mjmimic.engines.actuation import PDTable
+from mjmimic.engines.variation import PhysicsVariation
 from mjmimic.robots.kinematics import Kinematics
 from mjmimic.robots.model import RobotModel
 
@@ -112,6 +129,28 @@ class Engine(ABC):
     ) -> None:
         """Teleport the envs in ``env_ids`` to the given state (velocities in world frame).
         Their contact flags and forces read False / 0 until their next step."""
+
+    @abstractmethod
+    def push_root(
+        self, env_ids: torch.Tensor, lin_vel: torch.Tensor, ang_vel: torch.Tensor
+    ) -> None:
+        """Add ``lin_vel`` and ``ang_vel`` (M, 3), world frame, to the root velocities of the
+        envs in ``env_ids`` (M,): a push, as mjlab's ``push_by_setting_velocity`` but added
+        to the current velocity. Positions, joint velocities, the physics clock and the
+        contact flags stay as they are."""
+
+    # ------------------------------------------------------------ physics variation
+    @property
+    @abstractmethod
+    def physics_variation(self) -> PhysicsVariation | None:
+        """The variation ``set_physics_variation`` put in effect; None: nominal."""
+
+    @abstractmethod
+    def set_physics_variation(self, variation: PhysicsVariation | None) -> None:
+        """Simulate env i with the parameters of row i of ``variation`` from the next
+        ``step`` on; None restores the nominal scene for every env. ValueError (before
+        anything changes) for a variation that does not fit this engine: shapes, values
+        (``PhysicsVariation.validate``), or gain scales in ``torque`` mode."""
 
     # ------------------------------------------------------------ backend state
     @abstractmethod

@@ -17,21 +17,38 @@ that env for the rest of the control step. ``physics_resets`` reports both: a cl
 did not advance by a whole control step, or a NaN/huge command. ``set_state`` starts an
 env's clock at ``CLOCK_START`` (1 s), not 0, so that a reset in the first substep of a
 one-substep step still shows.
+
+A physics variation (``set_physics_variation``) gives every env its own ``MjModel`` and
+``rollout`` steps each row with its own (it takes one model per initial state); without
+one all rows step ``model`` as before. The per-env models are copies of the scene without
+its purely visual geoms and assets (MuJoCo's ``discardvisual``): the G1's visual meshes
+and their bounding-volume trees make its scene 71 MB (18 GB for 256 copies); without
+them it is 80 kB. Floor friction is given to every geom of an env's model, the floor's
+and the robot's: MuJoCo takes the larger of two geoms' friction, so this makes it the
+contact friction while condim, solref and solimp still combine as in the nominal scene
+(a floor with a higher ``geom_priority`` would impose its own, changing contact softness
+for robots that set theirs, as the K1 does). Robot-robot contacts take it too.
 """
 
 from __future__ import annotations
 
+import copy
 import os
+import tempfile
+from pathlib import Path
+from xml.etree import ElementTree
 
 import mujoco
 import mujoco.rollout
 import numpy as np
 import torch
 
-from mjmimic.engines.actuation import profile_gain_keys, resolve_pd_table
+from mjmimic.engines.actuation import PDTable, profile_gain_keys, resolve_pd_table
 from mjmimic.engines.base import Engine
 from mjmimic.engines.config import EngineConfig
 from mjmimic.engines.scene import build_scene
+from mjmimic.engines.variation import PhysicsVariation
+from mjmimic.errors import AssetError
 from mjmimic.robots.kinematics import Kinematics
 from mjmimic.robots.model import RobotModel
 from mjmimic.rotations import quat_rotate, quat_rotate_inverse
@@ -97,15 +114,21 @@ class MujocoCpuEngine(Engine):
             num_envs, robot.num_bodies, dtype=torch.bool, device=self.device
         )
         self.contact_force = torch.zeros(num_envs, robot.num_bodies, device=self.device)
+        self._variation: PhysicsVariation | None = None
+        # The models rollout steps, one per env under a variation (None: ``model`` for all).
+        self.env_models: list[mujoco.MjModel] | None = None
+        self._physics_model: mujoco.MjModel | None = None  # built on the first variation
+        self._env_datas: list[mujoco.MjData] = []
         self._refresh()
 
     # -------------------------------------------------------------------------- stepping
     def step(self, command: torch.Tensor) -> None:
         self._ctrl[:, 0, :] = command.detach().to("cpu", torch.float64).numpy()
         bad_command = ~(np.abs(self._ctrl[:, 0]) <= mujoco.mjMAXVAL).all(axis=1)  # mju_isBad
+        varied = self.env_models is not None
         self._rollout.rollout(
-            self.model,
-            self._datas,
+            self.env_models if varied else self.model,
+            self._env_datas if varied else self._datas,
             self._state,
             self._ctrl,
             nstep=self.num_substeps,
@@ -146,6 +169,19 @@ class MujocoCpuEngine(Engine):
         rows[:, self._qvel.stop :] = 0.0  # act, history, plugin state
         state[ids] = rows
         self._replace_rows(state, env_ids)
+
+    def push_root(
+        self, env_ids: torch.Tensor, lin_vel: torch.Tensor, ang_vel: torch.Tensor
+    ) -> None:
+        ids = env_ids.to("cpu").numpy()
+        state = self._state.copy()
+        rot = torch.from_numpy(state[ids, self._qpos.start + 3 : self._qpos.start + 7])
+        local = quat_rotate_inverse(rot, ang_vel.detach().to("cpu", torch.float64))
+        lin = self._qvel.start
+        delta = np.concatenate([lin_vel.detach().to("cpu", torch.float64).numpy(), local], 1)
+        np.add.at(state, (ids[:, None], np.arange(lin, lin + 6)), delta)  # repeated ids add up
+        self._state = state
+        self._refresh()
 
     def restore_state(self, state: torch.Tensor, env_ids: torch.Tensor | None = None) -> None:
         rows = state.detach().to("cpu", torch.float64).numpy()
@@ -189,6 +225,32 @@ class MujocoCpuEngine(Engine):
         self.dof_vel = qvel[:, 6:]
         self._invalidate_body_cache()
 
+    # ----------------------------------------------------------------- physics variation
+    @property
+    def physics_variation(self) -> PhysicsVariation | None:
+        return self._variation
+
+    def set_physics_variation(self, variation: PhysicsVariation | None) -> None:
+        if variation is None:
+            self._variation, self.env_models = None, None
+            return
+        m = self.model
+        masses = {
+            name: float(m.body_mass[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, name)])
+            for name in self.robot.body_names
+        }
+        variation.validate(self.num_envs, self.robot.num_dofs, masses)
+        if variation.changes_gains and self.control_mode != "pos":
+            raise ValueError(
+                f"PhysicsVariation: kp_scale/kd_scale need PD actuators; control_mode is "
+                f"{self.control_mode!r}"
+            )
+        if self._physics_model is None:
+            self._physics_model = physics_only_scene(self.robot, self.cfg, self.pd, m)
+            self._env_datas = [mujoco.MjData(self._physics_model) for _ in self._datas]
+        self.env_models = vary_models(self._physics_model, variation, self.num_envs)
+        self._variation = variation
+
     # --------------------------------------------------------------------- backend state
     def physics_state(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(qpos (N, nq), qvel (N, nv)) float64 in MuJoCo's layout, views of the state
@@ -198,8 +260,9 @@ class MujocoCpuEngine(Engine):
     def save_state(self) -> torch.Tensor:
         """The (N, nstate) float64 MuJoCo ``mjSTATE_FULLPHYSICS`` rows (column 0 is the
         physics clock, then qpos, qvel, act...); no copy on CPU. ``mj_setState`` with
-        ``model`` replays a row. The solver warm start is not part of it; ``rollout``
-        starts every control step without one, so ``restore_state`` is exact."""
+        ``model`` (under a variation: the env's ``env_models[i]``) replays a row. The
+        solver warm start is not part of it; ``rollout`` starts every control step without
+        one, so ``restore_state`` is exact. The variation is not part of it either."""
         return self._state_t
 
     def physics_resets(self) -> torch.Tensor:
@@ -207,3 +270,105 @@ class MujocoCpuEngine(Engine):
 
     def close(self) -> None:
         self._rollout.close()
+
+
+def physics_only_scene(
+    robot: RobotModel, cfg: EngineConfig, pd: PDTable, nominal: mujoco.MjModel
+) -> mujoco.MjModel:
+    """The scene compiled again without purely visual geoms and assets, the model each
+    env's copy under a variation starts from (MuJoCo computes body inertias before it
+    discards, so a visual geom's mass stays). ``nominal`` itself when the result is not
+    exactly the same physics or cannot be built (an include inside an include is relative
+    to the robot file's folder, which the copy is not in): a copy of the nominal scene is
+    always right, only larger. ``build_scene`` reads a file, so the robot MJCF goes
+    through a temporary copy, its text unchanged (``MjSpec.to_xml`` would round numbers
+    to 6 digits) but for ``discardvisual`` and absolute asset and include paths."""
+    folder = Path(robot.source).resolve().parent
+    tree = ElementTree.parse(robot.source)
+    root = tree.getroot()
+    compilers = root.findall("compiler") or [ElementTree.SubElement(root, "compiler")]
+    for compiler in compilers:
+        compiler.set("discardvisual", "true")
+        for key in ("meshdir", "texturedir", "assetdir"):
+            if key in compiler.attrib:
+                compiler.set(key, str(folder / compiler.attrib[key]))
+    if not any("assetdir" in c.attrib for c in compilers):
+        compilers[0].set("assetdir", str(folder))  # what unset folders are relative to
+    for include in root.iter("include"):
+        include.set("file", str(folder / include.attrib["file"]))
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / Path(robot.source).name
+            tree.write(path)
+            lean = build_scene(RobotModel(robot.mj_model, str(path)), cfg, pd)
+    except (ValueError, AssetError):
+        return nominal
+    return lean if same_physics(lean, nominal) else nominal
+
+
+def same_physics(a: mujoco.MjModel, b: mujoco.MjModel) -> bool:
+    """``a`` simulates as ``b``: the same state and sensor layout, body inertias, and
+    colliding geoms in the same order with the same shapes and contact parameters."""
+    if (
+        mujoco.mj_stateSize(a, _FULL) != mujoco.mj_stateSize(b, _FULL)
+        or a.nsensordata != b.nsensordata
+        or a.nu != b.nu
+    ):
+        return False
+    col_a = np.flatnonzero(a.geom_contype | a.geom_conaffinity)
+    col_b = np.flatnonzero(b.geom_contype | b.geom_conaffinity)
+    if len(col_a) != len(col_b):
+        return False
+    pairs = [
+        (getattr(a, k), getattr(b, k))
+        for k in ("body_mass", "body_inertia", "body_ipos", "body_iquat", "body_pos", "body_quat")
+    ] + [
+        (getattr(a, k)[col_a], getattr(b, k)[col_b])
+        for k in (
+            "geom_type",
+            "geom_bodyid",
+            "geom_size",
+            "geom_pos",
+            "geom_quat",
+            "geom_friction",
+            "geom_condim",
+            "geom_solref",
+            "geom_solimp",
+            "geom_margin",
+            "geom_gap",
+        )
+    ]
+    return all(np.array_equal(x, y) for x, y in pairs)
+
+
+def vary_models(
+    base: mujoco.MjModel, variation: PhysicsVariation, num_envs: int
+) -> list[mujoco.MjModel]:
+    """One copy of ``base`` per env with that env's parameters (actuator d drives DoF d:
+    ``engines/scene.py``). Mass and centre-of-mass changes are followed by
+    ``mj_setConst``: subtree masses, inverse weights and the solver's mean inertia derive
+    from them."""
+    data = mujoco.MjData(base)
+    body, mass = -1, 0.0
+    if variation.body_name is not None:
+        body = mujoco.mj_name2id(base, mujoco.mjtObj.mjOBJ_BODY, variation.body_name)
+        mass = float(base.body_mass[body])
+    models = []
+    for i in range(num_envs):
+        m = copy.copy(base)
+        if variation.floor_friction is not None:
+            m.geom_friction[:, 0] = variation.floor_friction[i]
+        if variation.added_mass is not None:
+            m.body_mass[body] = mass + variation.added_mass[i]
+            m.body_inertia[body] = base.body_inertia[body] * (m.body_mass[body] / mass)
+        if variation.com_offset is not None:
+            m.body_ipos[body] = base.body_ipos[body] + variation.com_offset[i]
+        if variation.kp_scale is not None:
+            m.actuator_gainprm[:, 0] = base.actuator_gainprm[:, 0] * variation.kp_scale[i]
+            m.actuator_biasprm[:, 1] = base.actuator_biasprm[:, 1] * variation.kp_scale[i]
+        if variation.kd_scale is not None:
+            m.actuator_biasprm[:, 2] = base.actuator_biasprm[:, 2] * variation.kd_scale[i]
+        if variation.changes_body:
+            mujoco.mj_setConst(m, data)
+        models.append(m)
+    return models

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from mjmimic.config.bounds import NON_NEGATIVE, POSITIVE, Bounds, check_field_bounds
+from mjmimic.envs.randomization import DomainRandomizationConfig
 from mjmimic.errors import ConfigError
 
 
@@ -94,6 +95,13 @@ class CharEnvConfig:
     visualize_ref_char: bool = field(
         default=True, metadata={"help": "draw the reference ghost when viewing"}
     )
+    domain_randomization: DomainRandomizationConfig | None = field(
+        default=None,
+        metadata={
+            "help": "mjmimic: physics ranges, encoder bias, actuator latency and velocity "
+            "pushes, drawn per env (envs/randomization.py, docs/tracking.md); unset = none"
+        },
+    )
 
     def validate(self) -> None:
         if self.robot is None and self.char_file is None:
@@ -113,6 +121,8 @@ class CharEnvConfig:
             raise ConfigError(
                 f"env.ref_char_offset: must be 3 numbers (x, y, z), got {self.ref_char_offset}"
             )
+        if self.domain_randomization is not None:
+            self.domain_randomization.validate()
         if self.init_pose is not None and len(self.init_pose) < 3:
             raise ConfigError(
                 "env.init_pose: must be a root position (3 numbers) or a full frame, got "

@@ -10,6 +10,7 @@ AMP, tracking, locomotion) subclasses it and adds its observation, reward and do
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -19,6 +20,7 @@ from mjmimic.envs.actions import pd_target_bounds, torque_bounds
 from mjmimic.envs.base import Env
 from mjmimic.envs.char_config import CharEnvConfig
 from mjmimic.envs.char_state import CharState
+from mjmimic.envs.randomization import DomainRandomizer
 from mjmimic.envs.robot_defaults import apply_robot_defaults
 from mjmimic.errors import ConfigError
 from mjmimic.motion.library import MotionState
@@ -69,6 +71,10 @@ class CharEnv(Env):
             effort = torch.as_tensor(self.engine.pd.effort, dtype=torch.float32, device=self.device)
             self._action_low, self._action_high = torque_bounds(effort)
         self.time = torch.zeros(num_envs, device=self.device)  # seconds into each episode
+        dr = cfg.domain_randomization
+        self.randomizer = (
+            DomainRandomizer(dr, self.engine) if dr is not None and dr.is_enabled() else None
+        )
 
     def action_bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
         return self._action_low, self._action_high
@@ -78,9 +84,29 @@ class CharEnv(Env):
         """Clip to the bounds, step the physics one control step, advance the clock.
         Returns the clipped actions."""
         clipped = torch.clamp(actions, self._action_low, self._action_high)
-        self.engine.step(self._command(clipped))
+        command = self._command(clipped)
+        if self.randomizer is not None:
+            command = self.randomizer.command(command)
+        self.engine.step(command)
+        if self.randomizer is not None:
+            self.randomizer.push()
         self.time += self.dt
         return clipped
+
+    def state_dict(self) -> dict[str, Any]:
+        return {} if self.randomizer is None else {"randomizer": self.randomizer.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if self.randomizer is not None and "randomizer" in state:
+            self.randomizer.load_state_dict(state["randomizer"])
+
+    def observed_dof_pos(self, env_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Joint positions as the robot's encoders read them (with the randomized bias), of
+        ``env_ids`` (all when None): what a task observes; rewards use the true ones."""
+        dof_pos = self.engine.dof_pos if env_ids is None else self.engine.dof_pos[env_ids]
+        if self.randomizer is None:
+            return dof_pos
+        return self.randomizer.observed_dof_pos(dof_pos, env_ids)
 
     def _command(self, actions: torch.Tensor) -> torch.Tensor:
         """The engine command (PD targets or torques) for clipped actions: the actions
@@ -125,6 +151,8 @@ class CharEnv(Env):
             state.dof_vel,
         )
         self.time[ids] = 0.0
+        if self.randomizer is not None:
+            self.randomizer.episode_start(ids, state.dof_pos)
 
 
 def setting(cfg: object, name: str) -> str:

@@ -95,11 +95,13 @@ class ReferenceMotionEnv(CharEnv):
         return {"motion_lib": self.motion_lib}
 
     def state_dict(self) -> dict[str, Any]:
-        return (
-            {} if self.start_sampler is None else {"start_sampler": self.start_sampler.state_dict()}
-        )
+        state = super().state_dict()
+        if self.start_sampler is not None:
+            state["start_sampler"] = self.start_sampler.state_dict()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
         if self.start_sampler is not None and "start_sampler" in state:
             self.start_sampler.load_state_dict(state["start_sampler"])
 

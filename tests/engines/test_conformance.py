@@ -1,5 +1,6 @@
 """Engine conformance: every registered engine (``ENGINES.names()``) on two robots, checked
-against MuJoCo itself and against the contract in ``engines/base.py``.
+against MuJoCo itself and against the contract in ``engines/base.py``, root pushes and
+per-env physics variations included.
 
 A new backend registers itself in ``engines/builtin.py`` and must pass this file. One that
 sets ``requires_cuda`` runs on ``cuda`` and is skipped on a machine without CUDA.
@@ -7,6 +8,7 @@ sets ``requires_cuda`` runs on ``cuda`` and is skipped on a machine without CUDA
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,7 @@ import torch
 import mjmimic
 from mjmimic.engines.base import Engine
 from mjmimic.engines.config import EngineConfig, JointGains
+from mjmimic.engines.variation import PhysicsVariation
 from mjmimic.paths import shared_data_dir
 from mjmimic.registry import ENGINES
 from mjmimic.robots.model import RobotModel
@@ -438,3 +441,91 @@ def test_physics_resets_names_the_envs_the_backend_reset(make, sim_freq):
     put(engine, [1], stand)
     engine.step(hold)
     assert not engine.physics_resets().any()
+
+
+def test_push_root_adds_world_velocity_to_the_root_only(make):
+    """(h) push_root on envs [0, 2]: their root velocities read back as before + the push
+    (world frame, turned roots), everything else unchanged, no tensor written in place."""
+    n, ids = 3, [0, 2]
+    engine = make(n)
+    dev = engine.device
+    yaw = torch.tensor([0.7, 2.0, -1.2])
+    rot = torch.stack([(yaw / 2).cos(), 0 * yaw, 0 * yaw, (yaw / 2).sin()], dim=1).to(dev)
+    put(engine, range(n), standing_height(engine), rot=rot)
+    engine.step(torch.zeros(n, engine.robot.num_dofs, device=dev))
+    assert engine.ground_contact.any()
+    before = snapshot(engine)
+    kept = clones(before)
+    g = torch.Generator().manual_seed(7)
+    lin, ang = torch.randn(2, 3, generator=g).to(dev), torch.randn(2, 3, generator=g).to(dev)
+    engine.push_root(torch.tensor(ids, device=dev), lin, ang)
+    after = snapshot(engine)
+    assert_rows_equal(before, kept, slice(None))
+    for name, delta in [("root_lin_vel", lin), ("root_ang_vel", ang)]:
+        torch.testing.assert_close(after[name][ids], kept[name][ids] + delta, atol=1e-5, rtol=0)
+    unchanged = [k for k in kept if k not in ("root_lin_vel", "root_ang_vel", "qvel", "saved")]
+    unchanged = [k for k in unchanged if k not in DERIVED]
+    assert_rows_equal(after, kept, slice(None), unchanged)
+    assert_rows_equal(after, kept, [1])
+    assert torch.equal(after["qvel"][:, 6:], kept["qvel"][:, 6:])
+
+
+def _varied_model(engine, i: int, friction, body: int, dm, kp, kd) -> mujoco.MjModel:
+    """What env ``i`` of a variation means, built on a copy of the nominal ``model``: every
+    floor contact at the floor friction, the body heavier (inertia scaled alike), the PD
+    gains scaled."""
+    m = copy.copy(engine.model)
+    m.geom_friction[:, 0] = friction[i]
+    mass = m.body_mass[body]
+    m.body_inertia[body] *= (mass + dm[i]) / mass
+    m.body_mass[body] = mass + dm[i]
+    m.actuator_gainprm[:, 0] *= kp[i]
+    m.actuator_biasprm[:, 1] *= kp[i]
+    m.actuator_biasprm[:, 2] *= kd[i]
+    mujoco.mj_setConst(m, mujoco.MjData(m))
+    return m
+
+
+def test_physics_variation_steps_as_mujoco_with_those_parameters(make):
+    """(i) Sliding on the floor with a variation of friction, root mass and gains, each env
+    steps as MuJoCo steps the nominal model with that env's parameters; None then gives
+    back the nominal physics bit for bit (an engine that never had a variation)."""
+    n = 3
+    engine, plain = make(n), make(n)
+    nd, dev = engine.robot.num_dofs, engine.device
+    rng = np.random.default_rng(8)
+    root = engine.robot.body_names[0]
+    friction, dm = np.array([0.1, 0.6, 1.4]), np.array([0.0, 4.0, -1.0])
+    kp, kd = rng.uniform(0.5, 1.5, (n, nd)), rng.uniform(0.5, 1.5, (n, nd))
+    variation = PhysicsVariation(
+        floor_friction=friction, body_name=root, added_mass=dm, kp_scale=kp, kd_scale=kd
+    )
+    engine.set_physics_variation(variation)
+    assert engine.physics_variation is variation
+    stand = standing_height(engine)
+    lin = torch.tensor([[1.0, 0.5, 0.0]], device=dev).expand(n, 3)
+    put(engine, range(n), stand, lin=lin)
+    qpos, qvel = (host(t) for t in engine.physics_state())
+    command = 0.1 * torch.randn(n, nd, generator=torch.Generator().manual_seed(9)).to(dev)
+    engine.step(command)
+    after_qpos, after_qvel = (host(t) for t in engine.physics_state())
+    body = mujoco.mj_name2id(engine.model, mujoco.mjtObj.mjOBJ_BODY, root)
+    for i in range(n):
+        m = _varied_model(engine, i, friction, body, dm, kp, kd)
+        d = mujoco.MjData(m)
+        d.qpos[:], d.qvel[:], d.ctrl[:] = qpos[i], qvel[i], host(command[i])
+        touched = 0
+        for _ in range(engine.num_substeps):
+            mujoco.mj_step(m, d)
+            touched += d.ncon
+        assert touched > 0  # on the floor: friction matters
+        np.testing.assert_allclose(after_qpos[i], d.qpos, atol=1e-5)
+        np.testing.assert_allclose(after_qvel[i], d.qvel, atol=1e-4, rtol=1e-4)
+    assert not np.allclose(after_qvel[0], after_qvel[2], atol=1e-2)
+    engine.set_physics_variation(None)
+    assert engine.physics_variation is None
+    for e in (engine, plain):
+        put(e, range(n), stand, lin=lin)
+        for _ in range(2):
+            e.step(command)
+    assert_rows_equal(snapshot(engine), snapshot(plain), slice(None))

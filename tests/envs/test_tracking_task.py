@@ -207,7 +207,7 @@ def test_the_g1_config_takes_its_default_pose_and_action_scale_from_the_profile(
 
 
 def test_at_a_reference_start_the_robot_sees_the_reference_on_its_anchor(shared_data):
-    env = make_env(3, obs_noise={})
+    env = make_env(3, obs_noise={}, domain_randomization=None)
     obs = env.reset()
     layout, start = {}, 0
     for t in env.policy_layout:
@@ -255,3 +255,46 @@ def test_unknown_names_are_one_line_errors_naming_the_key(shared_data):
         make_env(1, anchor_body="chest")
     with pytest.raises(ConfigError, match=r"action_scale.*unknown DoF 'knee'"):
         make_env(1, action_scale={"knee": 0.3})
+
+
+# ---------------------------------------------------------------------- randomization
+def test_the_g1_config_randomizes_each_env_and_a_resumed_env_gets_the_same_draws(env):
+    variation = env.engine.physics_variation
+    assert variation is not None and variation.body_name == "torso_link"
+    assert len(set(variation.floor_friction.tolist())) == env.num_envs
+    bias = env.randomizer.encoder_bias
+    assert bias.abs().max() <= 0.01 and bias.abs().max() > 0
+    state = env.state_dict()
+    other = make_env(env.num_envs)
+    assert not torch.equal(other.randomizer.encoder_bias, bias)  # a new draw ...
+    other.load_state_dict(state)  # ... until the checkpoint's is loaded
+    assert torch.equal(other.randomizer.encoder_bias, bias)
+    assert (other.engine.physics_variation.floor_friction == variation.floor_friction).all()
+
+
+def test_the_policy_reads_biased_encoders_and_the_pd_loop_closes_on_them(shared_data):
+    env = make_env(2, obs_noise={}, domain_randomization={"encoder_bias": 0.01})
+    env.reset()
+    bias = env.randomizer.encoder_bias
+    assert bias.abs().max() > 0
+    assert torch.allclose(env.observed_dof_pos(), env.engine.dof_pos + bias)
+    # The engine gets the target minus the bias: what a robot's PD on biased encoders does.
+    command = env.randomizer.command(env._command(torch.zeros(2, env.action_dim)))
+    assert torch.allclose(command, env.default_dof_pos - bias)
+
+
+def test_latency_delays_the_command_by_whole_control_steps(shared_data):
+    env = make_env(2, domain_randomization={"action_latency_steps": [1, 1]})
+    env.reset()
+    start = env.engine.dof_pos.clone()
+    first = env.randomizer.command(torch.ones(2, env.action_dim))
+    assert torch.allclose(first, start)  # the pose the episode started in, held
+    second = env.randomizer.command(torch.full((2, env.action_dim), 2.0))
+    assert torch.allclose(second, torch.ones(2, env.action_dim))
+
+
+def test_a_deepmimic_config_has_no_randomization(shared_data):
+    from tests.envs.test_deepmimic_env import WALK
+    from tests.envs.test_deepmimic_env import make_env as make_deepmimic
+
+    assert make_deepmimic(WALK, 1).randomizer is None

@@ -283,12 +283,11 @@ class TrackingEnv(ReferenceMotionEnv):
     def _observe(
         self, robot: BodyFrames, ref: BodyFrames, ids: torch.Tensor | None
     ) -> torch.Tensor:
-        e = self.engine
-        dof_pos, dof_vel = e.dof_pos, e.dof_vel
+        dof_pos, dof_vel = self.observed_dof_pos(ids), self.engine.dof_vel
         last_action = self.last_action
         state = self.reference
         if ids is not None:
-            dof_pos, dof_vel, last_action = dof_pos[ids], dof_vel[ids], last_action[ids]
+            dof_vel, last_action = dof_vel[ids], last_action[ids]
         inputs = TrackingObsInputs(
             robot=robot,
             ref=ref,
