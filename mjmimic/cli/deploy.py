@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mjmimic.cli.parsing import ArgumentParser
+from mjmimic.cli.parsing import ArgumentParser, number
+from mjmimic.config.bounds import AT_LEAST_ONE, POSITIVE
 from mjmimic.errors import MjmimicError
+
+if TYPE_CHECKING:
+    from mjmimic.export.sim2sim import Sim2Sim
 
 
 def export(tokens: list[str]) -> int:
@@ -20,6 +28,10 @@ def export(tokens: list[str]) -> int:
     parser.add_argument(
         "--describe", action="store_true", help="print the metadata of an exported policy"
     )
+    parser.add_argument(
+        "--clip",
+        help="a tracking policy: the clip its graph replays for time_step (default: the first)",
+    )
     args = parser.parse_args(tokens)
     if args.describe:
         from mjmimic.export.metadata import read_policy
@@ -30,7 +42,7 @@ def export(tokens: list[str]) -> int:
         raise MjmimicError("mjmimic export: -o FILE.onnx required")
     from mjmimic.export.onnx_export import export_policy
 
-    meta, err = export_policy(args.source, args.output)
+    meta, err = export_policy(args.source, args.output, args.clip)
     print(
         f"wrote {args.output}: obs {meta.observation.size} -> actions {len(meta.joint_names)} "
         f"({meta.robot_name}); onnx.checker passed; onnxruntime vs torch: max diff {err:.1e}"
@@ -52,20 +64,47 @@ def sim2sim(tokens: list[str]) -> int:
     parser.add_argument(
         "--motion", help="an embedded clip's name or a motion file (default: first embedded clip)"
     )
-    parser.add_argument("--seconds", type=float, default=5.0, help="simulated time (s)")
-    parser.add_argument("--start", type=float, default=0.0, help="clip time to start at (s)")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=5.0,
+        help="simulated time (s); with --episodes, the time limit of a policy whose metadata "
+        "has no episode_length",
+    )
+    parser.add_argument("--start", type=float, help="clip time to start at (s; default 0)")
     parser.add_argument("--video", type=Path, help="write an .mp4/.gif, reference beside")
+    parser.add_argument(
+        "--episodes",
+        type=number(int, AT_LEAST_ONE),
+        help="run N episodes from random clips (by weight) and start times; report the "
+        "success rate, falls by cause and mean tracking errors",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the episodes' draws")
+    parser.add_argument("--json", type=Path, help="with --episodes: also write the numbers here")
+    parser.add_argument(
+        "--control_freq",
+        type=number(float, POSITIVE),
+        help="control rate (Hz); default and only safe value: the trained rate",
+    )
+    parser.add_argument(
+        "--allow_control_freq_change",
+        action="store_true",
+        help="run at a --control_freq other than the trained one (warns)",
+    )
     args = parser.parse_args(tokens)
-    from mjmimic.render.video import VIDEO_SUFFIXES
-
-    if args.video is not None and args.video.suffix.lower() not in VIDEO_SUFFIXES:
-        raise MjmimicError(f"--video {args.video}: use a name ending in .mp4 or .gif")
+    _check_sim2sim_flags(args)
     from mjmimic.export.sim2sim import Sim2Sim
     from mjmimic.robots.profiles import robot_from_arg
 
     robot_file = robot_from_arg(args.robot).source
-    runner = Sim2Sim(args.policy, robot_file, args.motion)
-    report = runner.run(args.seconds, args.start, args.video)
+    runner = Sim2Sim(
+        args.policy, robot_file, args.motion, args.control_freq, args.allow_control_freq_change
+    )
+    if runner.rate_warning is not None:
+        print(f"mjmimic: warning: {runner.rate_warning}", file=sys.stderr)
+    if args.episodes is not None:
+        return _episodes(runner, args)
+    report = runner.run(args.seconds, args.start or 0.0, args.video)
     print(f"policy:              {args.policy} on {robot_file}")
     reference = runner.reference
     print(
@@ -78,3 +117,47 @@ def sim2sim(tokens: list[str]) -> int:
         print(f"video:               {args.video}")
     # As 'motion check' and 'robot check': the run completed and found the policy failing.
     return 1 if report.failures else 0
+
+
+def _check_sim2sim_flags(args: argparse.Namespace) -> None:
+    """Flags that do not go together, refused before anything is loaded."""
+    from mjmimic.render.video import VIDEO_SUFFIXES
+
+    if args.video is not None and args.video.suffix.lower() not in VIDEO_SUFFIXES:
+        raise MjmimicError(f"--video {args.video}: use a name ending in .mp4 or .gif")
+    if args.episodes is None:
+        if args.json is not None:
+            raise MjmimicError("--json writes the numbers of --episodes N; add --episodes")
+        return
+    for flag, value in (("--video", args.video), ("--start", args.start)):
+        if value is not None:
+            raise MjmimicError(
+                f"{flag} is for one run; episodes draw their own start times (drop {flag} "
+                "or --episodes)"
+            )
+
+
+def _episodes(runner: Sim2Sim, args: argparse.Namespace) -> int:
+    """``--episodes N``: print (and with ``--json`` write) the episodes' numbers."""
+    from mjmimic.export.episodes import run_episodes
+
+    report = run_episodes(runner, args.episodes, args.seed, args.seconds)
+    print(f"policy:              {args.policy} on {runner.robot_file}")
+    clips = runner.meta.reference_motions
+    if runner.reference is None:
+        source = "none (the policy observes none; started at the rest pose)"
+    elif args.motion is not None or len(clips) == 1:
+        source = runner.reference.name
+    else:
+        source = f"{len(clips)} embedded clips, drawn by weight"
+    print(f"reference:           {source}")
+    print(report.summary())
+    numbers = report.numbers()
+    if args.json is not None:
+        document = {"policy": str(args.policy), "robot": str(runner.robot_file), **numbers}
+        try:
+            args.json.write_text(json.dumps(document, indent=2) + "\n")
+        except OSError as exc:
+            raise MjmimicError(f"--json {args.json}: cannot write ({exc.strerror})") from None
+        print(f"json:                {args.json}")
+    return 1 if numbers["failed_steps"] else 0

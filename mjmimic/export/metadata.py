@@ -16,6 +16,12 @@ breaking files already written):
   observations, or takes and returns a recurrent state) bumps the version, and the
   writer stamps a file with the *lowest* version that describes it: a feed-forward policy
   without history stays version 1 and keeps working with old readers.
+
+Version 2 is the whole-body tracking layout (``tracking_metadata.py``: its observation,
+raw actions mapped to PD targets by the deploy code, the reference inside the graph); a
+DeepMimic, AMP or ADD policy is still written as version 1, key for key as before.
+A tracking file also carries mjlab's own unprefixed keys (``mjlab_metadata.py``), which
+this reader ignores.
 """
 
 from __future__ import annotations
@@ -24,7 +30,6 @@ import base64
 import hashlib
 import io
 import json
-import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -34,9 +39,23 @@ import onnx
 
 from mjmimic.engines.scene import INTEGRATORS, SOLVERS
 from mjmimic.errors import MjmimicError
+from mjmimic.export.metadata_checks import PREFIX, Checker
+from mjmimic.export.tracking_metadata import (
+    ACTION_MAPPINGS,
+    ACTIONS_COMMAND,
+    TASK_DEEPMIMIC,
+    TASK_TRACKING,
+    TASK_VERSION,
+    TASKS,
+    ReferenceOutputs,
+    TrackingFallInfo,
+    TrackingObservationInfo,
+    describe_tracking_observation,
+    describe_tracking_rules,
+    validate_tracking,
+)
 
-PREFIX = "mjmimic."
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest version this mjmimic reads and writes
 VERSION_KEY = PREFIX + "format_version"
 QUAT_CONVENTION = "wxyz"
 
@@ -144,39 +163,54 @@ def encode_clip(
 class PolicyMetadata:
     """Everything a deployment script needs to build observations and apply actions.
 
-    The ONNX model maps ``obs`` (batch, observation.size) float32 to ``actions``
-    (batch, len(joint_names)) float32 in env units: PD position targets (rad) in ``pos``
-    control mode, joint torques (N·m) in ``torque`` mode, already clipped to
-    ``action_offset ± action_scale`` (the training env's action bounds).
+    Version 1 (``task`` deepmimic): the ONNX model maps ``obs`` (batch, observation.size)
+    float32 to ``actions`` (batch, len(joint_names)) float32 in env units: PD position
+    targets (rad) in ``pos`` control mode, joint torques (N·m) in ``torque`` mode, already
+    clipped to ``action_offset ± action_scale`` (the training env's action bounds).
+
+    Version 2 (``task`` tracking): the model maps ``obs`` (1, observation.size) and
+    ``time_step`` (1, 1) to raw ``actions`` (1, joints), PD target ``default_joint_pos +
+    action_scale * actions`` (``action_mapping`` default_offset; ``action_offset`` is then
+    ``default_joint_pos``), and the reference at that step (``tracking_metadata.py``).
     """
 
     mjmimic_version: str
     robot_name: str
     robot_file: str  # the MJCF it was trained on (name only; informational)
     joint_names: list[str]  # action order = DoF order; MuJoCo hinge names
-    default_joint_pos: list[float]  # rest pose (the MJCF's qpos0)
+    default_joint_pos: list[float]  # v1: rest pose (the MJCF's qpos0); v2: default pose
     control_mode: str  # "pos" or "torque"
-    action_scale: list[float]  # env action = offset + scale * normalized action
+    action_scale: list[float]  # command = offset + scale * (normalized, v1 / raw, v2) action
     action_offset: list[float]
     kp: list[float]
     kd: list[float]
     effort_limit: list[float | None]  # None = unlimited
     control_dt: float
     sim_dt: float
-    observation: ObservationInfo
+    observation: ObservationInfo | TrackingObservationInfo
     physics: PhysicsInfo
-    falls: FallInfo
+    falls: FallInfo | TrackingFallInfo
     reference_motions: list[ReferenceClip]
     config_hash: str  # sha256 of the run's resolved config (canonical JSON)
     quat_convention: str = QUAT_CONVENTION
     inputs: list[str] = field(default_factory=lambda: ["obs"])
     outputs: list[str] = field(default_factory=lambda: ["actions"])
-    format_version: int = FORMAT_VERSION
+    # Version 2 keys (tracking_metadata.py); each is left out of a file while it holds
+    # its default, so a version 1 file has exactly the keys it always had.
+    task: str = TASK_DEEPMIMIC
+    action_mapping: str = ACTIONS_COMMAND
+    episode_length: float | None = None  # the training episode time limit (s)
+    reference_outputs: ReferenceOutputs | None = None
+    format_version: int = TASK_VERSION[TASK_DEEPMIMIC]
 
     # ------------------------------------------------------------------ to/from ONNX
     def to_props(self) -> dict[str, str]:
         """``{"mjmimic.<field>": json}`` for ``onnx.ModelProto.metadata_props``."""
-        return {PREFIX + k: json.dumps(v, allow_nan=False) for k, v in asdict(self).items()}
+        return {
+            PREFIX + k: json.dumps(v, allow_nan=False)
+            for k, v in asdict(self).items()
+            if k not in _LEFT_OUT_AT_DEFAULT or v != _LEFT_OUT_AT_DEFAULT[k]
+        }
 
     @classmethod
     def from_props(cls, props: dict[str, str], source: str) -> PolicyMetadata:
@@ -211,13 +245,29 @@ class PolicyMetadata:
                 f"{source}: metadata lacks {', '.join(PREFIX + r for r in required)}; "
                 "re-export the policy with 'mjmimic export'"
             )
+        task = values.get("task", TASK_DEEPMIMIC)
+        if not isinstance(task, str) or task not in TASKS:
+            raise MjmimicError(
+                f"{source}: metadata {PREFIX}task is {task!r}, this mjmimic knows "
+                f"{', '.join(TASKS)}; upgrade mjmimic"
+            )
+        if version < TASK_VERSION[task]:
+            raise MjmimicError(
+                f"{source}: a {task} policy needs format version {TASK_VERSION[task]}, the file "
+                f"says {version}; re-export the policy with 'mjmimic export'"
+            )
+        tracking = task == TASK_TRACKING
         try:
             obs = dict(values["observation"])
             obs["terms"] = [ObsTermInfo(**t) for t in obs["terms"]]
-            values["observation"] = ObservationInfo(**obs)
+            values["observation"] = (TrackingObservationInfo if tracking else ObservationInfo)(
+                **obs
+            )
             values["physics"] = PhysicsInfo(**values["physics"])
-            values["falls"] = FallInfo(**values["falls"])
+            values["falls"] = (TrackingFallInfo if tracking else FallInfo)(**values["falls"])
             values["reference_motions"] = [ReferenceClip(**c) for c in values["reference_motions"]]
+            if values.get("reference_outputs") is not None:
+                values["reference_outputs"] = ReferenceOutputs(**values["reference_outputs"])
             meta = cls(**values)
         except (TypeError, KeyError, ValueError) as exc:
             raise MjmimicError(f"{source}: malformed mjmimic metadata ({exc})") from None
@@ -235,9 +285,17 @@ class PolicyMetadata:
         readable; without the check a short gain list is an IndexError in sim2sim and a
         NaN gain a simulation that MuJoCo silently resets every step. ``hint`` ends each
         message: what the user can do about it."""
-        check = _Checker(source, hint)
+        check = Checker(source, hint)
         for name in ("mjmimic_version", "robot_name", "robot_file", "config_hash"):
             check.string(name, getattr(self, name))
+        check.choice("task", self.task, TASKS)
+        if self.format_version < TASK_VERSION[self.task]:
+            check.fail(
+                "format_version",
+                f"at least {TASK_VERSION[self.task]} for a {self.task} policy",
+                self.format_version,
+            )
+        check.choice("action_mapping", self.action_mapping, ACTION_MAPPINGS)
         check.names("joint_names", self.joint_names)
         joints = len(self.joint_names)
         if joints == 0:
@@ -274,11 +332,6 @@ class PolicyMetadata:
             check.numbers(f"physics.{name}", getattr(phys, name), joints, per_joint, minimum=0.0)
         obs = self.observation
         check.integer("observation.size", obs.size, minimum=1)
-        for name in ("global_obs", "root_height_obs", "enable_phase_obs", "enable_tar_obs"):
-            check.boolean(f"observation.{name}", getattr(obs, name))
-        check.integer("observation.num_phase_encoding", obs.num_phase_encoding, minimum=0)
-        for i, step in enumerate(obs.tar_obs_steps):
-            check.integer(f"observation.tar_obs_steps[{i}]", step, minimum=0)
         for i, term in enumerate(obs.terms):
             check.string(f"observation.terms[{i}].name", term.name)
             check.integer(f"observation.terms[{i}].size", term.size, minimum=1)
@@ -300,6 +353,10 @@ class PolicyMetadata:
             check.names(name, getattr(self, name))
             if not getattr(self, name):
                 check.fail(name, "at least one tensor name", "none")
+        if self.task == TASK_TRACKING:
+            validate_tracking(self, check)
+        else:
+            _validate_deepmimic_observation(obs, check)
 
     def describe(self) -> str:
         """A readable summary (``mjmimic export --describe``)."""
@@ -314,12 +371,18 @@ class PolicyMetadata:
             f"sim dt {self.sim_dt:.6g} s",
             f"quaternions:      {self.quat_convention}",
             f"config hash:      {self.config_hash}",
-            f"observation:      {obs.size} numbers, global_obs={obs.global_obs}, "
-            f"root_height_obs={obs.root_height_obs}, phase={obs.enable_phase_obs} "
-            f"({obs.num_phase_encoding} encodings), targets={obs.enable_tar_obs} "
-            f"{obs.tar_obs_steps}",
-            f"key bodies:       {', '.join(obs.key_bodies) or '-'}",
         ]
+        tracking = self.task == TASK_TRACKING
+        if tracking:
+            lines += describe_tracking_observation(self)
+        else:
+            lines += [
+                f"observation:      {obs.size} numbers, global_obs={obs.global_obs}, "
+                f"root_height_obs={obs.root_height_obs}, phase={obs.enable_phase_obs} "
+                f"({obs.num_phase_encoding} encodings), targets={obs.enable_tar_obs} "
+                f"{obs.tar_obs_steps}",
+                f"key bodies:       {', '.join(obs.key_bodies) or '-'}",
+            ]
         start = 0
         for term in obs.terms:
             lines.append(f"  [{start:4d}:{start + term.size:4d}] {term.name}")
@@ -329,6 +392,8 @@ class PolicyMetadata:
             if self.falls.contact_bodies
             else "falls:            no contact check"
         )
+        if tracking:
+            lines += describe_tracking_rules(self)
         clips = ", ".join(
             f"{c.name} (weight {c.weight:g}, sha256 {c.sha256[:12]})"
             for c in self.reference_motions
@@ -350,68 +415,25 @@ class PolicyMetadata:
         return "\n".join(lines)
 
 
-class _Checker:
-    """One-line errors naming the file, the metadata key, what was expected and found."""
-
-    def __init__(self, source: str, hint: str):
-        self.source, self.hint = source, hint
-
-    def fail(self, key: str, expected: str, found: Any) -> None:
-        raise MjmimicError(
-            f"{self.source}: metadata {PREFIX}{key} is {found}, expected {expected}; {self.hint}"
-        )
-
-    def number(
-        self, key: str, value: Any, minimum: float | None = None, strict: bool = False
-    ) -> None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(key, "a number", repr(value))
-        if not math.isfinite(value):
-            self.fail(key, "a finite number", value)
-        if minimum is not None and (value <= minimum if strict else value < minimum):
-            self.fail(key, f"a number {'>' if strict else '>='} {minimum:g}", value)
-
-    def integer(self, key: str, value: Any, minimum: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.fail(key, f"an integer >= {minimum}", repr(value))
-
-    def boolean(self, key: str, value: Any) -> None:
-        if not isinstance(value, bool):
-            self.fail(key, "true or false", repr(value))
-
-    def string(self, key: str, value: Any) -> None:
-        if not isinstance(value, str):
-            self.fail(key, "a string", repr(value))
-
-    def length(self, key: str, values: Any, count: int, expected: str) -> None:
-        if not isinstance(values, list):
-            self.fail(key, f"a list, {expected}", type(values).__name__)
-        if len(values) != count:
-            self.fail(key, expected, f"a list of {len(values)}")
-
-    def numbers(
-        self, key: str, values: Any, count: int, expected: str, minimum: float | None = None
-    ) -> None:
-        self.length(key, values, count, expected)
-        for i, value in enumerate(values):
-            self.number(f"{key}[{i}]", value, minimum)
-
-    def names(self, key: str, values: Any, among: list[str] | None = None) -> None:
-        """A list of distinct strings (each one of ``among`` when given)."""
-        if not isinstance(values, list):
-            self.fail(key, "a list of names", type(values).__name__)
-        for i, value in enumerate(values):
-            self.string(f"{key}[{i}]", value)
-            if among is not None and value not in among:
-                self.fail(f"{key}[{i}]", "one of observation.body_names", repr(value))
-        repeated = sorted({v for v in values if values.count(v) > 1})
-        if repeated:
-            self.fail(key, "distinct names", f"a list repeating {', '.join(repeated)}")
+def _validate_deepmimic_observation(obs: ObservationInfo, check: Checker) -> None:
+    """The settings of the version 1 (DeepMimic, AMP, ADD) observation."""
+    for name in ("global_obs", "root_height_obs", "enable_phase_obs", "enable_tar_obs"):
+        check.boolean(f"observation.{name}", getattr(obs, name))
+    check.integer("observation.num_phase_encoding", obs.num_phase_encoding, minimum=0)
+    for i, step in enumerate(obs.tar_obs_steps):
+        check.integer(f"observation.tar_obs_steps[{i}]", step, minimum=0)
 
 
 # Keys a file may lack: absent means the default, i.e. the behaviour before the key existed
 # (observation history or recurrent state would be added here).
-_OPTIONAL = {"inputs", "outputs"}
+_OPTIONAL = {"inputs", "outputs", "task", "action_mapping", "episode_length", "reference_outputs"}
+# Keys not written while they hold these values (their absence means just that).
+_LEFT_OUT_AT_DEFAULT = {
+    "task": TASK_DEEPMIMIC,
+    "action_mapping": ACTIONS_COMMAND,
+    "episode_length": None,
+    "reference_outputs": None,
+}
 
 
 def config_hash(config: dict[str, Any]) -> str:

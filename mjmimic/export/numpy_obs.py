@@ -18,7 +18,7 @@ import mujoco
 import numpy as np
 
 from mjmimic.errors import MjmimicError
-from mjmimic.export.metadata import ObservationInfo, PolicyMetadata
+from mjmimic.export.metadata import ObservationInfo, ObsTermInfo, PolicyMetadata
 
 # --------------------------------------------------------------------------------------
 # Quaternion helpers (wxyz, any leading batch shape)
@@ -225,8 +225,14 @@ def observation(
         terms["phase"] = phase_encoding(phase, info.num_phase_encoding)
     if info.enable_tar_obs:
         terms.update(_target_terms(info, char, targets))
+    return assemble(info.terms, terms)
+
+
+def assemble(layout: list[ObsTermInfo], terms: dict[str, np.ndarray]) -> np.ndarray:
+    """The values of the terms ``layout`` lists, in its order, as one float32 vector; a
+    term this sim2sim does not compute, or of another size, is a one-line error."""
     parts = []
-    for term in info.terms:
+    for term in layout:
         if term.name not in terms:
             raise MjmimicError(
                 f"observation term '{term.name}' is unknown to this sim2sim; "

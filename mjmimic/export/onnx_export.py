@@ -12,6 +12,11 @@ against torch on real observations before it takes the ``-o`` name: it is writte
 it under a temporary name and renamed only then, so a failed export leaves whatever was
 there intact. ``-o`` never overwrites a torch file (the run's own model.pt, say), and a
 model with non-finite weights is refused: its ONNX would compute NaN.
+
+A whole-body tracking policy (``deployment_spec()["task"] == "tracking"``) is exported with
+BeyondMimic's interface instead (``tracking_export.py``: ``obs`` and ``time_step`` in, the
+raw action and the reference at that step out), as format version 2, with mjlab's
+metadata keys beside mjmimic's (``mjlab_metadata.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import io
 import os
 import warnings
 from pathlib import Path
+from typing import Any, ClassVar
 
 import mujoco
 import numpy as np
@@ -43,6 +49,13 @@ from mjmimic.export.metadata import (
     encode_clip,
     read_policy,
 )
+from mjmimic.export.mjlab_metadata import mjlab_props
+from mjmimic.export.tracking_export import (
+    TrackingDeployment,
+    tracking_deployment,
+    tracking_fields,
+)
+from mjmimic.export.tracking_metadata import TASK_TRACKING
 from mjmimic.training.model_file import is_torch_file, load_weights, read_model
 from mjmimic.training.setup import RunConfig, build_env_and_agent
 
@@ -54,6 +67,14 @@ PARITY_TOLERANCE = 1e-5
 class DeployedPolicy(nn.Module):
     """``NormalizedPolicy`` plus the env's action clipping: the exact joint command."""
 
+    # The graph's interface (read by _to_onnx_bytes and _check_parity).
+    input_names: ClassVar[list[str]] = ["obs"]
+    output_names: ClassVar[list[str]] = ["actions"]
+    dynamic_axes: ClassVar[dict[str, dict[int, str]]] = {
+        "obs": {0: "batch"},
+        "actions": {0: "batch"},
+    }
+
     def __init__(self, policy: NormalizedPolicy, low: torch.Tensor, high: torch.Tensor):
         super().__init__()
         self.policy = policy
@@ -62,6 +83,14 @@ class DeployedPolicy(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return torch.minimum(torch.maximum(self.policy(obs), self.low), self.high)
+
+    @staticmethod
+    def example_inputs(obs_dim: int) -> tuple[torch.Tensor, ...]:
+        return (torch.zeros(1, obs_dim),)
+
+    @staticmethod
+    def parity_feeds(batch: torch.Tensor) -> list[tuple[torch.Tensor, ...]]:
+        return [(batch,)]
 
 
 def find_model_file(source: Path) -> Path:
@@ -76,9 +105,12 @@ def find_model_file(source: Path) -> Path:
     return source
 
 
-def export_policy(source: Path, output: Path) -> tuple[PolicyMetadata, float]:
+def export_policy(
+    source: Path, output: Path, clip: str | None = None
+) -> tuple[PolicyMetadata, float]:
     """Write the ONNX policy of ``source`` (run dir or model.pt) to ``output``; returns its
-    metadata and the largest |onnxruntime - torch| measured on real observations."""
+    metadata and the largest |onnxruntime - torch| measured on real observations.
+    ``clip``: the clip a tracking policy's graph replays (default: the run's first)."""
     model_file = find_model_file(source)
     _check_output(output, model_file)
     saved = read_model(model_file)
@@ -86,21 +118,37 @@ def export_policy(source: Path, output: Path) -> tuple[PolicyMetadata, float]:
     run = RunConfig.from_dict(saved["config"], f"{model_file} (saved config)")
     run.engine.num_threads = 1
     run.device = "cpu"  # the ONNX graph is traced on the CPU, wherever the run trained
+    # The metadata describes the nominal robot (domain randomization varies per-env copies
+    # of it, which one env for export does not need).
+    run.env.domain_randomization = None
     env, agent = build_env_and_agent(run, num_envs=1)
     try:
         load_weights(agent, env, saved["model"], model_file)
         agent.eval_mode()
         low, high = env.action_bounds()
-        module = DeployedPolicy(agent.normalized_policy, low, high).eval()
-        meta = build_metadata(env, run, saved["config"])
+        module: nn.Module = DeployedPolicy(agent.normalized_policy, low, high).eval()
+        spec = require(env, Deployable, "mjmimic export").deployment_spec()
+        tracking = None
+        if spec.get("task") == TASK_TRACKING:
+            tracking = tracking_deployment(env, spec, module, clip, run.env.episode_length)
+            module = tracking.module
+        elif clip is not None:
+            raise MjmimicError(
+                f"--clip {clip}: only a tracking policy replays a clip in its graph; this "
+                f"run's env is {run.env_name}"
+            )
+        meta = build_metadata(env, run, saved["config"], spec, tracking)
         meta.validate(
             f"{model_file} (saved config)", "fix the robot's gains and limits or the env config"
         )
-        proto = onnx.load_from_string(_to_onnx_bytes(module, env.obs_dim))
-        for key, value in meta.to_props().items():
+        props = meta.to_props()
+        if tracking is not None:
+            props |= mjlab_props(meta, spec["mjlab"], model_file.resolve().parent.name)
+        proto = onnx.load_from_string(_to_onnx_bytes(module, env.policy_obs_dim))
+        for key, value in props.items():
             proto.metadata_props.add(key=key, value=value)
         onnx.checker.check_model(proto, full_check=True)
-        err = _write_checked(proto, output, module, env.reset())
+        err = _write_checked(proto, output, module, env.reset()[:, : env.policy_obs_dim])
     finally:
         env.engine.close()
     return meta, err
@@ -157,6 +205,8 @@ def _write_checked(
 
 
 def _to_onnx_bytes(module: nn.Module, obs_dim: int) -> bytes:
+    """The graph of ``module`` (``DeployedPolicy`` or ``TrackingDeployedPolicy``), with
+    the input and output names and the dynamic axes the module declares."""
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         # The TorchScript exporter (dynamo=False) warns that it is deprecated. It is kept
@@ -164,11 +214,11 @@ def _to_onnx_bytes(module: nn.Module, obs_dim: int) -> bytes:
         warnings.simplefilter("ignore")
         torch.onnx.export(
             module,
-            (torch.zeros(1, obs_dim),),
+            module.example_inputs(obs_dim),
             buffer,
-            input_names=["obs"],
-            output_names=["actions"],
-            dynamic_axes={"obs": {0: "batch"}, "actions": {0: "batch"}},
+            input_names=module.input_names,
+            output_names=module.output_names,
+            dynamic_axes=module.dynamic_axes,
             opset_version=OPSET,
             dynamo=False,
         )
@@ -176,20 +226,24 @@ def _to_onnx_bytes(module: nn.Module, obs_dim: int) -> bytes:
 
 
 def _check_parity(path: Path, module: nn.Module, obs: torch.Tensor, name: Path) -> float:
-    """Largest |onnxruntime - torch| on ``obs`` and perturbed copies, running the file
-    ``path``; raises (naming ``name``, the file it is for) if too big."""
+    """Largest |onnxruntime - torch| over every output on ``obs`` and perturbed copies,
+    running the file ``path``; raises (naming ``name``, the file it is for) if too big."""
     gen = torch.Generator().manual_seed(0)
     batch = torch.cat([obs, obs + 0.1 * torch.randn(15, obs.shape[1], generator=gen)])
-    with torch.no_grad():
-        expected = module(batch).numpy()
-    if not np.isfinite(expected).all():
-        raise MjmimicError(
-            f"{name}: not written: the policy's actions are non-finite on the env's own "
-            "observations (finite weights, so an overflow); export an earlier model"
-        )
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run(["actions"], {"obs": batch.numpy()})[0]
-    err = float(np.abs(got - expected).max())
+    err = 0.0
+    for inputs in module.parity_feeds(batch):
+        with torch.no_grad():
+            expected = module(*inputs)
+        expected = [t.numpy() for t in (expected if isinstance(expected, tuple) else (expected,))]
+        if not np.isfinite(expected[0]).all():
+            raise MjmimicError(
+                f"{name}: not written: the policy's actions are non-finite on the env's own "
+                "observations (finite weights, so an overflow); export an earlier model"
+            )
+        feed = dict(zip(module.input_names, (x.numpy() for x in inputs), strict=True))
+        got = session.run(module.output_names, feed)
+        err = max(err, *(float(np.abs(g - e).max()) for g, e in zip(got, expected, strict=True)))
     if not err <= PARITY_TOLERANCE:
         raise MjmimicError(
             f"{name}: not written: onnxruntime differs from torch by {err:.3g} "
@@ -198,24 +252,16 @@ def _check_parity(path: Path, module: nn.Module, obs: torch.Tensor, name: Path) 
     return err
 
 
-def build_metadata(env: Env, run: RunConfig, config: dict) -> PolicyMetadata:
-    """The metadata of ``env``'s policy (a one-env instance of the run's task)."""
+def build_metadata(
+    env: Env,
+    run: RunConfig,
+    config: dict,
+    spec: dict[str, Any],
+    tracking: TrackingDeployment | None = None,
+) -> PolicyMetadata:
+    """The metadata of ``env``'s policy (a one-env instance of the run's task), from its
+    ``deployment_spec()``; ``tracking``: the graph of a tracking policy."""
     robot, engine = env.robot, env.engine
-    spec = require(env, Deployable, "mjmimic export").deployment_spec()
-    low, high = (t.detach().cpu().double().numpy() for t in env.action_bounds())
-    obs = spec["observation"]
-    observation = ObservationInfo(
-        size=obs["size"],
-        terms=[ObsTermInfo(name, size, list(labels)) for name, size, labels in obs["terms"]],
-        global_obs=obs["global_obs"],
-        root_height_obs=obs["root_height_obs"],
-        enable_phase_obs=obs["enable_phase_obs"],
-        num_phase_encoding=obs["num_phase_encoding"],
-        enable_tar_obs=obs["enable_tar_obs"],
-        tar_obs_steps=list(obs["tar_obs_steps"]),
-        body_names=list(obs["body_names"]),
-        key_bodies=list(obs["key_bodies"]),
-    )
     model = engine.model
     physics = PhysicsInfo(
         integrator=run.engine.integrator,
@@ -233,26 +279,54 @@ def build_metadata(env: Env, run: RunConfig, config: dict) -> PolicyMetadata:
         for m, w in spec["reference_motions"]
     ]
     pd = engine.pd
+    task = (
+        _deepmimic_fields(env, spec)
+        if tracking is None
+        else tracking_fields(spec, tracking, run.env.episode_length)
+    )
     return PolicyMetadata(
         mjmimic_version=mjmimic.__version__,
         robot_name=mujoco.MjSpec.from_file(robot.source).modelname,
         robot_file=Path(robot.source).name,
         joint_names=list(robot.dof_names),
-        default_joint_pos=_floats(robot.hinge_qpos0),
         control_mode=engine.control_mode,
-        action_scale=_floats(0.5 * (high - low)),
-        action_offset=_floats(0.5 * (high + low)),
         kp=_floats(pd.kp),
         kd=_floats(pd.kd),
         effort_limit=[float(e) if np.isfinite(e) else None for e in pd.effort],
         control_dt=float(engine.control_dt),
         sim_dt=float(engine.sim_dt),
-        observation=observation,
         physics=physics,
-        falls=FallInfo(list(spec["falls"]["contact_bodies"]), spec["falls"]["termination_height"]),
         reference_motions=clips,
         config_hash=config_hash(config),
+        **task,
     )
+
+
+def _deepmimic_fields(env: Env, spec: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a DeepMimic, AMP or ADD policy (format version 1): actions in env
+    units, the observation settings of ``deepmimic/observations.py``."""
+    low, high = (t.detach().cpu().double().numpy() for t in env.action_bounds())
+    obs = spec["observation"]
+    return {
+        "default_joint_pos": _floats(env.robot.hinge_qpos0),
+        "action_scale": _floats(0.5 * (high - low)),
+        "action_offset": _floats(0.5 * (high + low)),
+        "observation": ObservationInfo(
+            size=obs["size"],
+            terms=[ObsTermInfo(name, size, list(labels)) for name, size, labels in obs["terms"]],
+            global_obs=obs["global_obs"],
+            root_height_obs=obs["root_height_obs"],
+            enable_phase_obs=obs["enable_phase_obs"],
+            num_phase_encoding=obs["num_phase_encoding"],
+            enable_tar_obs=obs["enable_tar_obs"],
+            tar_obs_steps=list(obs["tar_obs_steps"]),
+            body_names=list(obs["body_names"]),
+            key_bodies=list(obs["key_bodies"]),
+        ),
+        "falls": FallInfo(
+            list(spec["falls"]["contact_bodies"]), spec["falls"]["termination_height"]
+        ),
+    }
 
 
 def _floats(values) -> list[float]:

@@ -27,10 +27,21 @@ tracking errors are not, and the character restarts on the reference as after a 
 A policy that observes no reference (AMP: no target frames, no phase) embeds no clip.
 Without ``--motion`` it starts, and restarts after a fall, from the robot's rest pose
 (the MJCF's ``qpos0``, at rest), and no tracking errors are reported.
+
+A whole-body tracking policy (format version 2) is run the same way with its own
+observation (``numpy_tracking_obs``), its raw actions mapped to PD targets
+(``default_joint_pos + action_scale * actions``) and its failure rules (anchor height and
+tilt, end-effector heights) counted as falls, each with its cause.
+
+The control rate is the trained one (``1 / control_dt``). Another rate changes what the
+policy's feedback means (how long an action is held, the velocities and previous action it
+sees) and is refused unless asked for (``control_timing``); the physics always steps at
+the trained ``sim_dt``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,9 +53,16 @@ from onnx import numpy_helper
 
 from mjmimic.engines.scene import INTEGRATORS, SOLVERS, strip_demo_scene
 from mjmimic.errors import MjmimicError
-from mjmimic.export.metadata import PolicyMetadata, read_policy
+from mjmimic.export.metadata import PolicyMetadata, ReferenceClip, read_policy
 from mjmimic.export.numpy_obs import RobotMap, observation, quat_angle
+from mjmimic.export.numpy_tracking_obs import (
+    TRACKING_FAILURES,
+    TrackingBodies,
+    tracking_failure,
+    tracking_observation,
+)
 from mjmimic.export.reference import ReferenceMotion
+from mjmimic.export.tracking_metadata import ACTIONS_DEFAULT_OFFSET, TASK_TRACKING
 from mjmimic.robots.model import load_mjcf
 
 FLOOR = "sim2sim_floor"
@@ -52,7 +70,7 @@ FLOOR = "sim2sim_floor"
 
 @dataclass
 class Sim2SimReport:
-    """Per control step: tracking errors after the step; times (s) of falls."""
+    """Per control step: tracking errors after the step; times (s) and causes of falls."""
 
     seconds: float = 0.0
     steps: int = 0
@@ -60,6 +78,7 @@ class Sim2SimReport:
     root_pos_err: list[float] = field(default_factory=list)  # m; empty without a reference
     joint_rot_err: list[float] = field(default_factory=list)  # rad, mean over moving joints
     fall_times: list[float] = field(default_factory=list)
+    fall_causes: list[str] = field(default_factory=list)  # FALLS keys, one per fall
     # (time s, FAILURES key) of every control step that failed; excluded from the errors.
     failures: list[tuple[float, str]] = field(default_factory=list)
 
@@ -78,9 +97,11 @@ class Sim2SimReport:
     def summary(self) -> str:
         root, joint = np.asarray(self.root_pos_err), np.asarray(self.joint_rot_err)
         falls = ", ".join(f"{t:.2f}" for t in self.fall_times)
+        causes = cause_counts(self.fall_causes)
         lines = [
             f"simulated:           {self.seconds:.2f} s ({self.steps} control steps)",
-            f"falls:               {len(self.fall_times)}" + (f" (at {falls} s)" if falls else ""),
+            f"falls:               {len(self.fall_times)}"
+            + (f" (at {falls} s; {causes})" if falls else ""),
         ]
         failed = self.failure_line()
         if failed is not None:
@@ -97,6 +118,20 @@ class Sim2SimReport:
         return "\n".join(lines)
 
 
+# Why the character fell, as the report words it: training's fall rules, then a tracking
+# policy's failure rules.
+FALLS = {
+    "contact": "a body outside falls.contact_bodies on the floor",
+    "root_height": "root below falls.termination_height",
+    **TRACKING_FAILURES,
+}
+
+
+def cause_counts(causes: list[str]) -> str:
+    """``contact 2, anchor_ori 1``: how often each cause occurred, in ``FALLS`` order."""
+    return ", ".join(f"{k} {causes.count(k)}" for k in FALLS if k in causes)
+
+
 # Why a control step failed, as the report words it.
 FAILURES = {
     "action": "on a non-finite action",
@@ -109,6 +144,44 @@ _BAD_WARNINGS = (
     mujoco.mjtWarning.mjWARN_BADQVEL,
     mujoco.mjtWarning.mjWARN_BADQACC,
 )
+
+
+def control_timing(
+    meta: PolicyMetadata, control_freq: float | None, allow_change: bool
+) -> tuple[float, int, str | None]:
+    """(control period s, physics substeps per control step, a warning or None) for
+    running the policy at ``control_freq`` Hz (None: the trained rate).
+
+    A rate other than the trained one is refused unless ``allow_change``: the policy's
+    feedback was learned for actions held ``control_dt`` long and for the joint
+    velocities and previous action at that rate, so at another rate its gains are off
+    (a known cause of policies that shake or fall on the robot). The physics keeps the
+    trained ``sim_dt``, so the rate must divide the physics rate."""
+    trained = 1.0 / meta.control_dt
+    substeps = round(meta.control_dt / meta.sim_dt)
+    if control_freq is None or math.isclose(control_freq, trained, rel_tol=1e-6):
+        return meta.control_dt, substeps, None
+    if not allow_change:
+        raise MjmimicError(
+            f"--control_freq {control_freq:g}: the policy was trained at {trained:g} Hz; at "
+            "another rate each action is held for another time and the joint velocities "
+            "and previous action it observes change meaning, so its learned feedback is "
+            "off and it typically oscillates or falls; run it at "
+            f"{trained:g} Hz (on the robot too), or pass --allow_control_freq_change to try"
+        )
+    sim_freq = 1.0 / meta.sim_dt
+    ratio = sim_freq / control_freq
+    if round(ratio) < 1 or not math.isclose(ratio, round(ratio), rel_tol=1e-6):
+        raise MjmimicError(
+            f"--control_freq {control_freq:g}: the physics runs at {sim_freq:g} Hz (the "
+            "trained sim_dt); give a control rate that divides it, e.g. "
+            f"{sim_freq / (substeps * 2):g} or {sim_freq / max(substeps // 2, 1):g} Hz"
+        )
+    warning = (
+        f"running the policy at {control_freq:g} Hz, trained at {trained:g} Hz "
+        "(--allow_control_freq_change): expect worse tracking or instability"
+    )
+    return 1.0 / control_freq, round(ratio), warning
 
 
 def build_scene(robot_file: Path, meta: PolicyMetadata) -> mujoco.MjModel:
@@ -161,20 +234,38 @@ def build_scene(robot_file: Path, meta: PolicyMetadata) -> mujoco.MjModel:
 
 
 class Sim2Sim:
-    """One robot in one ``MjData``, driven by the ONNX policy at the metadata's rates."""
+    """One robot in one ``MjData``, driven by the ONNX policy at the metadata's rates
+    (or at ``control_freq``, see ``control_timing``)."""
 
-    def __init__(self, policy_file: Path | str, robot_file: Path | str, motion: str | None = None):
+    def __init__(
+        self,
+        policy_file: Path | str,
+        robot_file: Path | str,
+        motion: str | None = None,
+        control_freq: float | None = None,
+        allow_control_freq_change: bool = False,
+    ):
         policy_file, robot_file = Path(policy_file), Path(robot_file)
         proto, self.meta = read_policy(policy_file)
         meta = self.meta
+        self.control_dt, self.substeps, self.rate_warning = control_timing(
+            meta, control_freq, allow_control_freq_change
+        )
         _require_finite_weights(proto, policy_file)
         self.session = _session(policy_file, meta)
-        self.robot_file = robot_file
+        self.policy_file, self.robot_file = policy_file, robot_file
         self.model = build_scene(robot_file, meta)
         self.data = mujoco.MjData(self.model)
         self.robot = RobotMap(self.model, meta, str(robot_file))
-        self.reference = _reference(meta, self.robot, robot_file, motion, policy_file)
-        self.substeps = round(meta.control_dt / meta.sim_dt)
+        self.motion = motion  # --motion: an embedded clip's name or a motion file
+        self.reference = self._reference(motion)
+        self.tracking = (
+            TrackingBodies(self.robot, meta.observation, meta.falls)
+            if meta.task == TASK_TRACKING
+            else None
+        )
+        self.default_joint_pos = np.asarray(meta.default_joint_pos)
+        self.action_scale = np.asarray(meta.action_scale)
         self.floor = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_GEOM, FLOOR)
         allowed = meta.falls.contact_bodies
         self.check_contacts = bool(allowed)
@@ -183,12 +274,34 @@ class Sim2Sim:
         for name in allowed:
             self.contact_ok[mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, name)] = True
         self.motion_time = 0.0
+        self.last_action = np.zeros(len(meta.joint_names))  # the policy's previous output
         self.last_failure: str | None = None  # FAILURES key of the last step, if it failed
+
+    # ------------------------------------------------------------------------ reference
+    def embedded_clip(self, clip: ReferenceClip) -> ReferenceMotion:
+        """One of the policy's embedded clips, ready to follow."""
+        where = f"{self.policy_file}: embedded clip '{clip.name}'"
+        return ReferenceMotion(clip.arrays(where), self.robot, clip.name, where)
+
+    def _reference(self, motion: str | None) -> ReferenceMotion | None:
+        """The embedded clip named ``motion`` (default: the first), or a motion file; None
+        for a policy that embeds none and observes none (AMP) when no ``motion`` is given."""
+        meta = self.meta
+        clips = {c.name: c for c in meta.reference_motions}
+        if motion is None and not clips:  # a tracking policy always embeds its clips
+            obs = meta.observation
+            if not (obs.enable_phase_obs or obs.enable_tar_obs):
+                return None
+        if motion is None or motion in clips:
+            if not clips:
+                raise MjmimicError("the policy embeds no reference motion; give one with --motion")
+            return self.embedded_clip(clips[motion] if motion else meta.reference_motions[0])
+        return _motion_file(motion, meta, self.robot, self.robot_file, list(clips))
 
     # ------------------------------------------------------------------------- stepping
     def reset(self, motion_time: float) -> None:
         """Put the character on the reference (pose and velocities) at ``motion_time``;
-        without a reference, at the robot's rest pose."""
+        without a reference, at the robot's rest pose. The previous action is 0."""
         mujoco.mj_resetData(self.model, self.data)
         if self.reference is not None:
             fr = self.reference.frame(motion_time)
@@ -198,10 +311,17 @@ class Sim2Sim:
             )
         mujoco.mj_forward(self.model, self.data)
         self.motion_time = motion_time
+        self.last_action[:] = 0.0
 
     def observe(self) -> np.ndarray:
         info = self.meta.observation
-        dt = self.meta.control_dt
+        if self.tracking is not None:
+            command = self.tracking.command(self.reference.frame(self.motion_time))
+            reading = self.tracking.read(self.data)
+            return tracking_observation(
+                info, reading, command, self.default_joint_pos, self.last_action
+            )
+        dt = self.meta.control_dt  # target frames are trained control steps ahead
         targets = (
             [self.reference.pose(self.motion_time + s * dt) for s in info.tar_obs_steps]
             if info.enable_tar_obs
@@ -211,19 +331,28 @@ class Sim2Sim:
         return observation(info, self.robot.pose(self.data), targets, phase)
 
     def act(self, obs: np.ndarray) -> np.ndarray:
-        meta = self.meta
-        return self.session.run(meta.outputs[:1], {meta.inputs[0]: obs[None]})[0][0]
+        feed = _feeds(self.meta, obs[None], self.motion_time / self.meta.control_dt)
+        return self.session.run(self.meta.outputs[:1], feed)[0][0]
 
-    def step(self, action: np.ndarray) -> bool:
-        """Hold ``action`` for one control step; True if the character fell. A step that
-        failed (module docstring) is no fall: ``last_failure`` says why, else it is None."""
+    def command(self, action: np.ndarray) -> np.ndarray:
+        """The joint command of a policy output: itself, or for a tracking policy the PD
+        target ``default_joint_pos + action_scale * action``."""
+        if self.meta.action_mapping == ACTIONS_DEFAULT_OFFSET:
+            return self.default_joint_pos + self.action_scale * action
+        return action
+
+    def step(self, action: np.ndarray) -> str | None:
+        """Hold ``action`` for one control step; the ``FALLS`` key if the character fell,
+        else None. A step that failed (module docstring) is no fall: ``last_failure`` says
+        why, else it is None."""
         self.last_failure = None
-        self.motion_time += self.meta.control_dt
+        self.motion_time += self.control_dt
         if not np.isfinite(action).all():
             # Not sent: MuJoCo would zero every control and step on as if nothing happened.
             self.last_failure = "action"
-            return False
-        self.data.ctrl[:] = action
+            return None
+        self.data.ctrl[:] = self.command(action)
+        self.last_action[:] = action
         warnings = self.data.warning
         for w in _BAD_WARNINGS:
             warnings[w].number = 0
@@ -237,10 +366,16 @@ class Sim2Sim:
             np.isfinite(self.data.qpos).all() and np.isfinite(self.data.qvel).all()
         ):
             self.last_failure = "physics"
-            return False
+            return None
         height = self.meta.falls.termination_height
-        low = height is not None and self.data.xpos[self.robot.body_ids[0], 2] < height
-        return touched or low
+        if touched:
+            return "contact"
+        if height is not None and self.data.xpos[self.robot.body_ids[0], 2] < height:
+            return "root_height"
+        if self.tracking is not None:
+            command = self.tracking.command(self.reference.frame(self.motion_time))
+            return tracking_failure(self.meta.falls, self.tracking.read(self.data), command)
+        return None
 
     def _forbidden_contact(self) -> bool:
         if not self.check_contacts:
@@ -269,14 +404,15 @@ class Sim2Sim:
         the character beside its reference."""
         if not seconds > 0:
             raise MjmimicError(f"--seconds must be positive, got {seconds}")
-        steps = max(1, round(seconds / self.meta.control_dt))
+        dt = self.control_dt
+        steps = max(1, round(seconds / dt))
         report = Sim2SimReport(tracked=self.reference is not None)
         self.reset(start)
         frames = []
         for k in range(steps):
             fell = self.step(self.act(self.observe()))
             if self.last_failure is not None:
-                report.failures.append(((k + 1) * self.meta.control_dt, self.last_failure))
+                report.failures.append(((k + 1) * dt, self.last_failure))
                 self.reset(self.motion_time)
                 if video is not None:
                     frames.append((self.data.qpos.copy(), self._reference_qpos()))
@@ -288,9 +424,10 @@ class Sim2Sim:
             if video is not None:
                 frames.append((self.data.qpos.copy(), self._reference_qpos()))
             if fell:
-                report.fall_times.append((k + 1) * self.meta.control_dt)
+                report.fall_times.append((k + 1) * dt)
+                report.fall_causes.append(fell)
                 self.reset(self.motion_time)
-        report.seconds = steps * self.meta.control_dt
+        report.seconds = steps * dt
         report.steps = steps
         if video is not None:
             self._write_video(video, frames)
@@ -308,7 +445,7 @@ class Sim2Sim:
 
         offset = np.array([0.0, 1.0, 0.0])  # the reference stands beside, to the left
         ghost_on = self.reference is not None
-        writer = open_video_writer(path, 1.0 / self.meta.control_dt)
+        writer = open_video_writer(path, 1.0 / self.control_dt)
         try:
             with RobotView(self.robot_file, ghost=ghost_on, ghost_offset=offset.tolist()) as view:
                 for char, ghost in frames:
@@ -337,20 +474,21 @@ def _session(policy_file: Path, meta: PolicyMetadata) -> ort.InferenceSession:
         ) from None
     inputs = {i.name: i for i in session.get_inputs()}
     outputs = [o.name for o in session.get_outputs()]
-    for key, name, names in (
-        ("inputs", meta.inputs[0], inputs),
-        ("outputs", meta.outputs[0], outputs),
+    for key, listed, names in (
+        ("inputs", meta.inputs, inputs),
+        ("outputs", meta.outputs, outputs),
     ):
-        if name not in names:
-            raise MjmimicError(
-                f"{policy_file}: metadata mjmimic.{key} names '{name}', the model has "
-                f"{', '.join(names)}"
-            )
+        for name in listed:
+            if name not in names:
+                raise MjmimicError(
+                    f"{policy_file}: metadata mjmimic.{key} names '{name}', the model has "
+                    f"{', '.join(names)}"
+                )
     width = inputs[meta.inputs[0]].shape[-1]
     if isinstance(width, int) and width != size:
         raise MjmimicError(f"{policy_file}: model input has {width} numbers, metadata says {size}")
     try:
-        out = session.run(meta.outputs[:1], {meta.inputs[0]: np.zeros((1, size), np.float32)})[0]
+        out = session.run(meta.outputs[:1], _feeds(meta, np.zeros((1, size), np.float32), 0))[0]
     except Exception as exc:  # a graph that loads can still refuse this input
         raise MjmimicError(
             f"{policy_file}: the model does not run on a (1, {size}) float32 observation "
@@ -362,6 +500,16 @@ def _session(policy_file: Path, meta: PolicyMetadata) -> ort.InferenceSession:
             f"the metadata lists {joints} joints (expected (1, {joints}))"
         )
     return session
+
+
+def _feeds(meta: PolicyMetadata, obs: np.ndarray, time_step: float) -> dict[str, np.ndarray]:
+    """The model's inputs for ``obs`` (1, size): a tracking graph also takes ``time_step``,
+    the control steps since its clip's start (it selects the graph's reference outputs,
+    which sim2sim does not read: it follows the embedded clips)."""
+    feed = {meta.inputs[0]: obs}
+    if meta.task == TASK_TRACKING:
+        feed[meta.inputs[1]] = np.full((1, 1), round(time_step), np.float32)
+    return feed
 
 
 def _require_finite_weights(proto: onnx.ModelProto, policy_file: Path) -> None:
@@ -387,22 +535,11 @@ def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def _reference(
-    meta: PolicyMetadata, robot: RobotMap, robot_file: Path, motion: str | None, policy_file: Path
-) -> ReferenceMotion | None:
-    """The embedded clip named ``motion`` (default: the first), or a motion file; None for
-    a policy that embeds none and observes none (AMP) when no ``motion`` is given."""
-    clips = {c.name: c for c in meta.reference_motions}
-    if motion is None and not clips:
-        obs = meta.observation
-        if not (obs.enable_phase_obs or obs.enable_tar_obs):
-            return None
-    if motion is None or motion in clips:
-        if not clips:
-            raise MjmimicError("the policy embeds no reference motion; give one with --motion")
-        clip = clips[motion] if motion else meta.reference_motions[0]
-        where = f"{policy_file}: embedded clip '{clip.name}'"
-        return ReferenceMotion(clip.arrays(where), robot, clip.name, where)
+def _motion_file(
+    motion: str, meta: PolicyMetadata, robot: RobotMap, robot_file: Path, clips: list[str]
+) -> ReferenceMotion:
+    """A motion file (any format mjmimic reads) as the reference, in the policy's joint
+    order."""
     path = Path(motion)
     if not path.is_file():
         raise MjmimicError(
