@@ -58,10 +58,7 @@ class CharEnv(Env):
             dtype=torch.long,
             device=self.device,
         )
-        self.contact_body_mask = torch.zeros(robot.num_bodies, dtype=torch.bool, device=self.device)
-        self.contact_body_mask[
-            body_ids(robot, cfg.contact_bodies, setting(cfg, "contact_bodies"))
-        ] = True
+        self.contact_body_mask = self.body_mask(cfg.contact_bodies, "contact_bodies")
         if self.engine.control_mode == "pos":
             low, high = self.engine.dof_limits()
             self._action_low, self._action_high = pd_target_bounds(
@@ -75,6 +72,12 @@ class CharEnv(Env):
         self.randomizer = (
             DomainRandomizer(dr, self.engine) if dr is not None and dr.is_enabled() else None
         )
+
+    def body_mask(self, names: list[str], key: str) -> torch.Tensor:
+        """(B,) bool, True for the bodies ``names`` of config key ``env.<key>``."""
+        mask = torch.zeros(self.robot.num_bodies, dtype=torch.bool, device=self.device)
+        mask[body_ids(self.robot, names, setting(self.cfg, key))] = True
+        return mask
 
     def action_bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
         return self._action_low, self._action_high

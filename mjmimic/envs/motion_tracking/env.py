@@ -80,10 +80,7 @@ class TrackingEnv(ReferenceMotionEnv):
             dtype=torch.long,
             device=self.device,
         )
-        self._allowed_contacts = torch.zeros(robot.num_bodies, dtype=torch.bool, device=self.device)
-        self._allowed_contacts[
-            body_ids(robot, cfg.allowed_contacts, setting(cfg, "allowed_contacts"))
-        ] = True
+        self._allowed_contacts = self.body_mask(cfg.allowed_contacts, "allowed_contacts")
         self.default_dof_pos = self._per_dof(cfg.default_joint_pos, 0.0, "default_joint_pos")
         self.action_scale = self._action_scales(cfg)
         # Raw action bounds: every PD target within the joint range can be reached, and the
