@@ -24,18 +24,20 @@ def mjlab_value(value: Any) -> str:
 
 def mjlab_props(meta: PolicyMetadata, mjlab: dict[str, Any], run_path: str) -> dict[str, str]:
     """mjlab's keys of a tracking policy (``get_base_metadata`` plus the tracking
-    exporter's anchor and body names): joints and PD gains from ``meta``, the rest from
-    the env's ``deployment_spec()["mjlab"]``, in mjlab's names."""
+    exporter's anchor and body names), in mjlab's names: everything from ``meta`` (one
+    source for each fact) but the command names, which only the env's
+    ``deployment_spec()["mjlab"]`` knows."""
+    obs = meta.observation
     values = {
         "run_path": run_path,
         "joint_names": meta.joint_names,
         "joint_stiffness": meta.kp,
         "joint_damping": meta.kd,
-        "default_joint_pos": mjlab["default_joint_pos"],
+        "default_joint_pos": meta.default_joint_pos,
         "command_names": mjlab["command_names"],
-        "observation_names": mjlab["observation_names"],
-        "action_scale": mjlab["action_scale"],
-        "anchor_body_name": mjlab["anchor_body_name"],
-        "body_names": mjlab["body_names"],
+        "observation_names": [term.name for term in obs.terms],
+        "action_scale": meta.action_scale,
+        "anchor_body_name": obs.anchor_body,
+        "body_names": obs.tracked_bodies,
     }
     return {key: mjlab_value(value) for key, value in values.items()}

@@ -185,8 +185,8 @@ class TrackingEnv(ReferenceMotionEnv):
     def deployment_spec(self) -> dict[str, Any]:
         """What an exported policy needs (Deployable): the policy observation's terms and
         the anchor/body names its formulas use (``observations.py``), how an action
-        becomes a PD target, the failure rules, the clips, and mjlab's metadata keys with
-        their values (its exporter's names, so mjlab/BeyondMimic deploy code finds them)."""
+        becomes a PD target, the failure rules, the clips, and mjlab's command names (the
+        exporter writes mjlab's other keys from the facts above)."""
         cfg = self.cfg
         default = [float(v) for v in self.default_dof_pos]
         scale = [float(v) for v in self.action_scale]
@@ -214,14 +214,8 @@ class TrackingEnv(ReferenceMotionEnv):
                 "end_effector_height_threshold": cfg.end_effector_height_threshold,
             },
             "reference_motions": self._reference_motions(),
-            "mjlab": {
-                "observation_names": [t.name for t in self.policy_layout],
-                "command_names": ["motion"],
-                "anchor_body_name": cfg.anchor_body,
-                "body_names": list(self.tracked_names),
-                "default_joint_pos": default,
-                "action_scale": scale,
-            },
+            # mjlab's command term of this task (the rest of its keys are facts above).
+            "mjlab": {"command_names": ["motion"]},
         }
 
     # -------------------------------------------------------------------- actions
