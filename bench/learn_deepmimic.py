@@ -44,6 +44,8 @@ class Task:
     # Test episode length as a fraction of the full length (the steps each test episode
     # lasts without falling: the time limit, or the rest of a non-looping clip).
     length_target: float | None = None
+    # Share of test episodes that ran their full length (none ended early).
+    full_length_target: float | None = None
     # Test success rate: every key body within the threshold in every frame, no fall.
     success_target: float | None = None
     # Fraction of test frames in which the worst key body is within the threshold.
@@ -97,10 +99,10 @@ TASKS = {
     "amp_humanoid_walk": Task("args/amp_humanoid.txt", length_target=0.9),
     # Deployable tracking (issue: whole-body tracking that transfers): three G1 clips,
     # randomization and pushes on; and the same with both off, the comparison for sim2sim.
-    "tracking_g1": Task("args/tracking_g1.txt", length_target=0.95),
+    "tracking_g1": Task("args/tracking_g1.txt", full_length_target=0.95),
     "tracking_g1_nominal": Task(
         "args/tracking_g1.txt",
-        length_target=0.95,
+        full_length_target=0.95,
         env_changes=(("domain_randomization", None), ("obs_noise", {})),
     ),
 }
@@ -217,6 +219,8 @@ def summarize(out: Path, task: Task) -> dict:
     # Runs logged before the column existed (the humanoid walk run) have no fractions.
     fractions = table.get("Test_Episode_Length_Fraction")
     length = [fractions[i] for i in tested] if fractions else None
+    rates = table.get("Test_Full_Length_Rate")
+    full = [rates[i] for i in tested] if rates else None
     # The raw physics number belongs to the run: re-summarizing later (perhaps on a busy
     # machine) keeps the one measured when the run ended.
     previous = out / "summary.json"
@@ -239,6 +243,12 @@ def summarize(out: Path, task: Task) -> dict:
         "episode_length_target": task.length_target,
         "minutes_to_episode_length_target": first_minute(minutes, length, task.length_target)
         if length
+        else None,
+        "final_full_length_rate": full[-1] if full else None,
+        "best_full_length_rate": max(full) if full else None,
+        "full_length_target": task.full_length_target,
+        "minutes_to_full_length_target": first_minute(minutes, full, task.full_length_target)
+        if full
         else None,
         # Tracking tasks only (not AMP).
         "final_joint_rot_err_rad": _final(table, "Test_Joint_Rot_Err", tested),
@@ -305,6 +315,7 @@ def plot_curves(table, tested, path: Path) -> None:
         ("Test_Normalized_Return", "normalized test return"),
         ("Test_Episode_Length", "test episode length (steps)"),
         ("Test_Episode_Length_Fraction", "test episode length / full length"),
+        ("Test_Full_Length_Rate", "episodes that ran their full length"),
         ("Test_Success_Rate", "success rate (worst body)"),
         ("Test_Worst_Body_Err", "worst key-body error (m, max)"),
         ("Test_Key_Pos_Err", "key-body position error (m)"),

@@ -61,9 +61,13 @@ def rotation(quat: np.ndarray) -> np.ndarray:
 
 
 def build_model(mjcf: Path, joints: list[str], kp: list[float], kd: list[float], sim_dt: float):
-    """The robot with one position actuator per policy joint, on a floor."""
+    """The robot with one position actuator per policy joint (the MJCF's own actuators
+    replaced, their torque limits kept: the motors'), on the MJCF's floor or a new one."""
     spec = mujoco.MjSpec.from_file(str(mjcf))
+    limits = {}
     for actuator in list(spec.actuators):
+        if actuator.forcelimited == 1:
+            limits[actuator.target] = list(actuator.forcerange)
         spec.delete(actuator)
     for name, p, d in zip(joints, kp, kd, strict=True):
         act = spec.add_actuator(target=name, trntype=mujoco.mjtTrn.mjTRN_JOINT)
@@ -71,9 +75,13 @@ def build_model(mjcf: Path, joints: list[str], kp: list[float], kd: list[float],
         act.biastype = mujoco.mjtBias.mjBIAS_AFFINE
         act.gainprm = np.r_[p, np.zeros(9)]
         act.biasprm = np.r_[0.0, -p, -d, np.zeros(7)]
-    floor = spec.worldbody.add_geom()
-    floor.type = mujoco.mjtGeom.mjGEOM_PLANE
-    floor.size = [0.0, 0.0, 0.05]
+        if name in limits:
+            act.forcelimited = 1
+            act.forcerange = limits[name]
+    if not any(g.type == mujoco.mjtGeom.mjGEOM_PLANE for g in spec.geoms):
+        floor = spec.worldbody.add_geom()
+        floor.type = mujoco.mjtGeom.mjGEOM_PLANE
+        floor.size = [0.0, 0.0, 0.05]
     spec.option.timestep = sim_dt
     spec.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
     spec.option.iterations = 10
@@ -184,10 +192,11 @@ class Deployment:
 
 def run(args: argparse.Namespace) -> dict:
     dep = Deployment(args.policy, args.mjcf, args.control_freq, args.sim_freq)
+    first = args.start_step
     steps = round(args.seconds * args.control_freq)
-    dep.start(dep.reference(0))
+    dep.start(dep.reference(first))
     joint_err, actions, outcome = [], [], {"failed_at_s": None, "cause": None}
-    for k in range(steps):
+    for k in range(first, first + steps):
         ref = dep.reference(k)
         action = dep.act(dep.observation(ref), k)
         actions.append(action.tolist())
@@ -196,13 +205,14 @@ def run(args: argparse.Namespace) -> dict:
         joint_err.append(float(np.abs(dep.data.qpos[dep.qpos_adr] - after["joint_pos"]).mean()))
         cause = dep.failed(after, args.end_effectors)
         if cause is not None:
-            outcome = {"failed_at_s": (k + 1) / args.control_freq, "cause": cause}
+            outcome = {"failed_at_s": (k + 1 - first) / args.control_freq, "cause": cause}
             break
     return {
         "control_steps": len(joint_err),
         "seconds": len(joint_err) / args.control_freq,
         **outcome,
         "mean_joint_err_rad": float(np.mean(joint_err)),
+        "start_step": first,
         "first_actions": actions[:3],
     }
 
@@ -212,6 +222,7 @@ def main() -> int:
     parser.add_argument("policy", type=Path)
     parser.add_argument("--mjcf", type=Path, required=True)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--start_step", type=int, default=0, help="time_step to start at")
     parser.add_argument("--control_freq", type=float, default=50.0)
     parser.add_argument("--sim_freq", type=float, default=200.0)
     parser.add_argument("--end_effectors", nargs="*", default=list(G1_END_EFFECTORS))

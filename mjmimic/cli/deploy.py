@@ -79,7 +79,9 @@ def sim2sim(tokens: list[str]) -> int:
         help="run N episodes from random clips (by weight) and start times; report the "
         "success rate, falls by cause and mean tracking errors",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the episodes' draws")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the episodes' and --randomize's draws"
+    )
     parser.add_argument("--json", type=Path, help="with --episodes: also write the numbers here")
     parser.add_argument(
         "--control_freq",
@@ -91,14 +93,39 @@ def sim2sim(tokens: list[str]) -> int:
         action="store_true",
         help="run at a --control_freq other than the trained one (warns)",
     )
+    parser.add_argument(
+        "--randomize",
+        action="store_true",
+        help="each episode a new robot drawn from the training ranges (friction, mass, "
+        "centre of mass, PD gains, encoder bias, latency), with its pushes and observation "
+        "noise",
+    )
+    parser.add_argument(
+        "--randomization_config",
+        type=Path,
+        help="with --randomize: a YAML with domain_randomization/obs_noise keys (an env YAML "
+        "works) to draw from instead: for a policy trained without randomization",
+    )
     args = parser.parse_args(tokens)
     _check_sim2sim_flags(args)
+    from mjmimic.export.metadata import read_policy
     from mjmimic.export.sim2sim import Sim2Sim
+    from mjmimic.export.sim2sim_randomization import randomization_source
     from mjmimic.robots.profiles import robot_from_arg
 
+    ranges = None
+    if args.randomize:
+        meta = read_policy(args.policy)[1]
+        ranges = randomization_source(meta, args.policy, args.randomization_config)
     robot_file = robot_from_arg(args.robot).source
     runner = Sim2Sim(
-        args.policy, robot_file, args.motion, args.control_freq, args.allow_control_freq_change
+        args.policy,
+        robot_file,
+        args.motion,
+        args.control_freq,
+        args.allow_control_freq_change,
+        ranges,
+        args.seed,
     )
     if runner.rate_warning is not None:
         print(f"mjmimic: warning: {runner.rate_warning}", file=sys.stderr)
@@ -112,6 +139,8 @@ def sim2sim(tokens: list[str]) -> int:
         if reference is not None
         else "reference:           none (the policy observes none; started at the rest pose)"
     )
+    if runner.randomization is not None:
+        print(f"randomization:       {runner.randomization.ranges.describe()}")
     print(report.summary())
     if args.video is not None:
         print(f"video:               {args.video}")
@@ -125,6 +154,10 @@ def _check_sim2sim_flags(args: argparse.Namespace) -> None:
 
     if args.video is not None and args.video.suffix.lower() not in VIDEO_SUFFIXES:
         raise MjmimicError(f"--video {args.video}: use a name ending in .mp4 or .gif")
+    if args.randomization_config is not None and not args.randomize:
+        raise MjmimicError(
+            "--randomization_config gives the ranges of --randomize; add --randomize"
+        )
     if args.episodes is None:
         if args.json is not None:
             raise MjmimicError("--json writes the numbers of --episodes N; add --episodes")

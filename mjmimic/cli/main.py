@@ -31,7 +31,8 @@ commands:
   export  RUN_DIR|model.pt -o policy.onnx: ONNX policy with deployment metadata;
           --describe policy.onnx prints the metadata
   sim2sim policy.onnx --robot MJCF [--motion CLIP] [--seconds S] [--video out.mp4]:
-          run the ONNX alone in a fresh MuJoCo simulation; falls and tracking errors
+          run the ONNX alone in a fresh MuJoCo simulation; falls and tracking errors;
+          --episodes N: a success rate; --randomize: under training's randomization
   motion  motion clips: info, convert, trim, resample, set-loop, check, render,
           view (a window), retarget (human clip -> robot)
   robot   check ROBOT: DoF table, gains and their source, mass, joint sweep

@@ -608,6 +608,10 @@ def result_lines(
             f"episode length:      {result['episode_length_fraction']:.1%} of the full length "
             "(1 = no episode ended early)"
         )
+        lines.append(
+            f"full length:         {result['full_length_rate']:.1%} of the episodes ran their "
+            "full length"
+        )
     if report is None:
         return lines
     lines += [

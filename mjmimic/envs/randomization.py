@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from mjmimic.config.bounds import NON_NEGATIVE, POSITIVE, Bounds, check_field_bounds
+from mjmimic.config.schema import load_config
 from mjmimic.engines.base import Engine
 from mjmimic.engines.variation import PhysicsVariation
 from mjmimic.errors import ConfigError
@@ -138,6 +139,20 @@ class DomainRandomizationConfig:
             "parameters are drawn once, at startup)"
         },
     )
+
+    @classmethod
+    def from_mapping(
+        cls, data: Any, source: str, origins: dict[str, str] | None = None
+    ) -> DomainRandomizationConfig:
+        """The ranges of a ``domain_randomization`` mapping read outside an env config (a
+        policy's metadata, sim2sim's ``--randomization_config``), checked as training
+        checks them: unknown keys, wrong types and out-of-range values name the key."""
+        if not isinstance(data, dict):
+            raise ConfigError(
+                f"{source}: domain_randomization must be a mapping of ranges, got "
+                f"{type(data).__name__}"
+            )
+        return load_config(cls, data, source, origins, section="domain_randomization")
 
     def is_enabled(self) -> bool:
         """Anything is randomized (``resample_on_reset`` alone randomizes nothing)."""

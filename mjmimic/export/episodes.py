@@ -5,7 +5,10 @@ at a uniformly drawn clip time, and ends where a training episode would: at the 
 end (a clip that does not loop), at the episode time limit (``episode_length`` in the
 metadata; files without one: ``seconds``), or at the first fall or failed control step.
 An episode succeeded when it ran its full length. The draws come from one
-``numpy.random.default_rng(seed)``: the same seed gives the same episodes.
+``numpy.random.default_rng(seed)``: the same seed gives the same episodes. With
+``--randomize`` every episode is also a new robot (``sim2sim_randomization.py``, drawn
+from its own generator seeded alike), so the clips and start times are those of the
+nominal run with the same seed: the two reports compare episode by episode.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class EpisodesReport:
     episodes: list[Episode] = field(default_factory=list)
     root_pos_err: list[float] = field(default_factory=list)  # m, every step of every episode
     joint_rot_err: list[float] = field(default_factory=list)  # rad
+    randomization: str | None = None  # --randomize: what was drawn from; None: nominal
+    pushes: int = 0  # velocity pushes applied, all episodes together
 
     def numbers(self) -> dict[str, Any]:
         """What ``summary`` prints, as ``--json`` writes it."""
@@ -48,6 +53,8 @@ class EpisodesReport:
             "control_freq": self.control_freq,
             "succeeded": succeeded,
             "success_rate": succeeded / len(self.episodes),
+            "randomization": self.randomization,
+            "pushes": self.pushes,
             "falls": {k: ends.count(k) for k in FALLS if k in ends},
             "failed_steps": {k: ends.count(k) for k in FAILURES if k in ends},
             "root_pos_err_mean": _mean(self.root_pos_err),
@@ -67,6 +74,8 @@ class EpisodesReport:
             f"success rate:        {n['success_rate']:.3f} ({n['succeeded']} ran their full "
             "length)",
             f"falls:               {sum(n['falls'].values())} ({counts(n['falls'])})",
+            f"randomization:       {n['randomization'] or 'none (the nominal robot)'}"
+            + (f"; {n['pushes']} pushes" if n["randomization"] else ""),
         ]
         if n["failed_steps"]:
             lines.append(f"failed steps:        {counts(n['failed_steps'])}")
@@ -90,6 +99,9 @@ def run_episodes(sim: Sim2Sim, count: int, seed: int, seconds: float) -> Episode
     clips, weights = _clips(sim)
     rng = np.random.default_rng(seed)
     report = EpisodesReport(seed, 1.0 / sim.control_dt)
+    randomizing = sim.randomization
+    if randomizing is not None:
+        report.randomization = randomizing.ranges.describe()
     for _ in range(count):
         ref = clips[rng.choice(len(clips), p=weights)]
         start = float(rng.uniform(0.0, ref.duration)) if ref is not None else 0.0
@@ -97,6 +109,8 @@ def run_episodes(sim: Sim2Sim, count: int, seed: int, seconds: float) -> Episode
         planned = max(1, math.ceil(horizon / sim.control_dt - 1e-6))
         sim.reference = ref
         report.episodes.append(_episode(sim, ref, start, planned, report))
+    if randomizing is not None:
+        report.pushes = randomizing.pushes_applied
     return report
 
 
@@ -105,7 +119,7 @@ def _episode(
 ) -> Episode:
     """One episode from ``start`` on ``ref``; its tracking errors go into ``report``."""
     name = None if ref is None else ref.name
-    sim.reset(start)
+    sim.start_episode(start)
     for k in range(planned):
         fell = sim.step(sim.act(sim.observe()))
         if sim.last_failure is not None:

@@ -38,7 +38,8 @@ import numpy as np
 import onnx
 
 from mjmimic.engines.scene import INTEGRATORS, SOLVERS
-from mjmimic.errors import MjmimicError
+from mjmimic.envs.randomization import DomainRandomizationConfig
+from mjmimic.errors import ConfigError, MjmimicError
 from mjmimic.export.metadata_checks import PREFIX, Checker
 from mjmimic.export.tracking_metadata import (
     ACTION_MAPPINGS,
@@ -201,6 +202,9 @@ class PolicyMetadata:
     action_mapping: str = ACTIONS_COMMAND
     episode_length: float | None = None  # the training episode time limit (s)
     reference_outputs: ReferenceOutputs | None = None
+    # The training env's domain randomization ranges (its YAML keys, envs/randomization.py)
+    # for ``sim2sim --randomize``; absent: trained without. Informational for deploy code.
+    domain_randomization: dict[str, Any] | None = None
     format_version: int = TASK_VERSION[TASK_DEEPMIMIC]
 
     # ------------------------------------------------------------------ to/from ONNX
@@ -353,6 +357,11 @@ class PolicyMetadata:
             check.names(name, getattr(self, name))
             if not getattr(self, name):
                 check.fail(name, "at least one tensor name", "none")
+        if self.domain_randomization is not None:
+            try:
+                DomainRandomizationConfig.from_mapping(self.domain_randomization, source)
+            except ConfigError as exc:
+                check.fail("domain_randomization", "valid ranges", f"refused ({exc})")
         if self.task == TASK_TRACKING:
             validate_tracking(self, check)
         else:
@@ -426,13 +435,22 @@ def _validate_deepmimic_observation(obs: ObservationInfo, check: Checker) -> Non
 
 # Keys a file may lack: absent means the default, i.e. the behaviour before the key existed
 # (observation history or recurrent state would be added here).
-_OPTIONAL = {"inputs", "outputs", "task", "action_mapping", "episode_length", "reference_outputs"}
+_OPTIONAL = {
+    "inputs",
+    "outputs",
+    "task",
+    "action_mapping",
+    "episode_length",
+    "reference_outputs",
+    "domain_randomization",
+}
 # Keys not written while they hold these values (their absence means just that).
 _LEFT_OUT_AT_DEFAULT = {
     "task": TASK_DEEPMIMIC,
     "action_mapping": ACTIONS_COMMAND,
     "episode_length": None,
     "reference_outputs": None,
+    "domain_randomization": None,
 }
 
 

@@ -36,6 +36,7 @@ from torch import nn
 
 import mjmimic
 from mjmimic.agents.networks import NormalizedPolicy
+from mjmimic.config.schema import config_to_dict
 from mjmimic.envs.base import Env
 from mjmimic.envs.capabilities import Deployable, require
 from mjmimic.errors import MjmimicError
@@ -119,7 +120,9 @@ def export_policy(
     run.engine.num_threads = 1
     run.device = "cpu"  # the ONNX graph is traced on the CPU, wherever the run trained
     # The metadata describes the nominal robot (domain randomization varies per-env copies
-    # of it, which one env for export does not need).
+    # of it, which one env for export does not need); the ranges go in as they are, for
+    # 'sim2sim --randomize'.
+    randomization = run.env.domain_randomization
     run.env.domain_randomization = None
     env, agent = build_env_and_agent(run, num_envs=1)
     try:
@@ -138,6 +141,8 @@ def export_policy(
                 f"run's env is {run.env_name}"
             )
         meta = build_metadata(env, run, saved["config"], spec, tracking)
+        if randomization is not None:
+            meta.domain_randomization = config_to_dict(randomization)
         meta.validate(
             f"{model_file} (saved config)", "fix the robot's gains and limits or the env config"
         )

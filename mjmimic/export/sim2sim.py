@@ -62,6 +62,7 @@ from mjmimic.export.numpy_tracking_obs import (
     tracking_observation,
 )
 from mjmimic.export.reference import ReferenceMotion
+from mjmimic.export.sim2sim_randomization import EpisodeRandomization, RandomizationRanges
 from mjmimic.export.tracking_metadata import ACTIONS_DEFAULT_OFFSET, TASK_TRACKING
 from mjmimic.robots.model import load_mjcf
 
@@ -186,6 +187,27 @@ def control_timing(
 
 def build_scene(robot_file: Path, meta: PolicyMetadata) -> mujoco.MjModel:
     """The robot on a floor, with the policy's actuators, joint properties and options."""
+    spec = scene_spec(robot_file, meta)
+    try:
+        return spec.compile()
+    except ValueError as exc:
+        raise MjmimicError(f"{robot_file}: cannot build the sim2sim scene: {exc}") from None
+
+
+def write_scene_mjcf(robot_file: Path, meta: PolicyMetadata, path: Path) -> None:
+    """The sim2sim scene as an MJCF file at ``path`` (mesh and texture folders made
+    absolute): the robot as it was trained, for a deploy script that reads an MJCF and
+    takes only the PD gains from the policy (``examples/mjlab_style_deploy.py``)."""
+    spec = scene_spec(robot_file, meta)
+    folder = Path(robot_file).resolve().parent
+    spec.meshdir = str(folder / spec.meshdir)
+    spec.texturedir = str(folder / spec.texturedir)
+    path.write_text(spec.to_xml())
+
+
+def scene_spec(robot_file: Path, meta: PolicyMetadata) -> mujoco.MjSpec:
+    """``build_scene``'s scene before compiling: what a deploy MJCF of the robot as it was
+    trained holds (``MjSpec.to_xml``)."""
     load_mjcf(robot_file)  # one-line errors for missing or broken files
     phys = meta.physics
     spec = mujoco.MjSpec.from_file(str(robot_file))
@@ -227,10 +249,7 @@ def build_scene(robot_file: Path, meta: PolicyMetadata) -> mujoco.MjModel:
     spec.option.solver = SOLVERS[phys.solver]
     spec.option.iterations = phys.iterations
     spec.option.ls_iterations = phys.ls_iterations
-    try:
-        return spec.compile()
-    except ValueError as exc:
-        raise MjmimicError(f"{robot_file}: cannot build the sim2sim scene: {exc}") from None
+    return spec
 
 
 class Sim2Sim:
@@ -244,6 +263,8 @@ class Sim2Sim:
         motion: str | None = None,
         control_freq: float | None = None,
         allow_control_freq_change: bool = False,
+        randomization: RandomizationRanges | None = None,
+        seed: int = 0,
     ):
         policy_file, robot_file = Path(policy_file), Path(robot_file)
         proto, self.meta = read_policy(policy_file)
@@ -254,9 +275,22 @@ class Sim2Sim:
         _require_finite_weights(proto, policy_file)
         self.session = _session(policy_file, meta)
         self.policy_file, self.robot_file = policy_file, robot_file
-        self.model = build_scene(robot_file, meta)
+        self.model = self.nominal_model = build_scene(robot_file, meta)
         self.data = mujoco.MjData(self.model)
         self.robot = RobotMap(self.model, meta, str(robot_file))
+        # --randomize: each episode a new robot (sim2sim_randomization.py); None: nominal.
+        self.randomization = (
+            None
+            if randomization is None
+            else EpisodeRandomization(
+                randomization,
+                meta,
+                self.nominal_model,
+                self.robot.root_qpos,
+                self.robot.root_dof,
+                seed,
+            )
+        )
         self.motion = motion  # --motion: an embedded clip's name or a motion file
         self.reference = self._reference(motion)
         self.tracking = (
@@ -299,6 +333,13 @@ class Sim2Sim:
         return _motion_file(motion, meta, self.robot, self.robot_file, list(clips))
 
     # ------------------------------------------------------------------------- stepping
+    def start_episode(self, motion_time: float) -> None:
+        """``reset`` on a new robot: under ``--randomize`` its physics, encoder bias and
+        latency are drawn anew (a fall later in the episode keeps the same robot)."""
+        if self.randomization is not None:
+            self.model = self.randomization.new_robot()
+        self.reset(motion_time)
+
     def reset(self, motion_time: float) -> None:
         """Put the character on the reference (pose and velocities) at ``motion_time``;
         without a reference, at the robot's rest pose. The previous action is 0."""
@@ -312,14 +353,20 @@ class Sim2Sim:
         mujoco.mj_forward(self.model, self.data)
         self.motion_time = motion_time
         self.last_action[:] = 0.0
+        if self.randomization is not None:
+            self.randomization.episode_start(self.data.qpos[self.robot.qpos_adr])
 
     def observe(self) -> np.ndarray:
         info = self.meta.observation
         if self.tracking is not None:
             command = self.tracking.command(self.reference.frame(self.motion_time))
             reading = self.tracking.read(self.data)
-            return tracking_observation(
-                info, reading, command, self.default_joint_pos, self.last_action
+            if self.randomization is not None:
+                reading.joint_pos = self.randomization.encoders(reading.joint_pos)
+            return self._randomized(
+                tracking_observation(
+                    info, reading, command, self.default_joint_pos, self.last_action
+                )
             )
         dt = self.meta.control_dt  # target frames are trained control steps ahead
         targets = (
@@ -328,7 +375,10 @@ class Sim2Sim:
             else []
         )
         phase = self.reference.phase(self.motion_time) if info.enable_phase_obs else None
-        return observation(info, self.robot.pose(self.data), targets, phase)
+        return self._randomized(observation(info, self.robot.pose(self.data), targets, phase))
+
+    def _randomized(self, obs: np.ndarray) -> np.ndarray:
+        return obs if self.randomization is None else self.randomization.observe(obs)
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         feed = _feeds(self.meta, obs[None], self.motion_time / self.meta.control_dt)
@@ -351,7 +401,10 @@ class Sim2Sim:
             # Not sent: MuJoCo would zero every control and step on as if nothing happened.
             self.last_failure = "action"
             return None
-        self.data.ctrl[:] = self.command(action)
+        command = self.command(action)
+        if self.randomization is not None:
+            command = self.randomization.command(command)
+        self.data.ctrl[:] = command
         self.last_action[:] = action
         warnings = self.data.warning
         for w in _BAD_WARNINGS:
@@ -362,6 +415,8 @@ class Sim2Sim:
             touched = touched or self._forbidden_contact()
         # mj_step leaves body poses of the state before its last integration.
         mujoco.mj_kinematics(self.model, self.data)
+        if self.randomization is not None:
+            self.randomization.push(self.data)  # after the physics step, as in training
         if any(warnings[w].number for w in _BAD_WARNINGS) or not (
             np.isfinite(self.data.qpos).all() and np.isfinite(self.data.qvel).all()
         ):
@@ -407,7 +462,7 @@ class Sim2Sim:
         dt = self.control_dt
         steps = max(1, round(seconds / dt))
         report = Sim2SimReport(tracked=self.reference is not None)
-        self.reset(start)
+        self.start_episode(start)
         frames = []
         for k in range(steps):
             fell = self.step(self.act(self.observe()))

@@ -8,6 +8,7 @@ _MAIN = {
     "Test_Return",
     "Test_Episode_Length",
     "Test_Episode_Length_Fraction",
+    "Test_Full_Length_Rate",
     "Train_Return",
     "Train_Episode_Length",
     "Test_Normalized_Return",

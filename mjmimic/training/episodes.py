@@ -91,7 +91,11 @@ class EpisodeTracker:
             out["normalized_return"] = (returns / torch.cat(self.normalizers)).mean().item()
         if self.full_lengths:
             lengths = torch.cat(self.lengths).double()
-            out["episode_length_fraction"] = (lengths / torch.cat(self.full_lengths)).mean().item()
+            full = torch.cat(self.full_lengths)
+            out["episode_length_fraction"] = (lengths / full).mean().item()
+            # The share of episodes that ran their full length: a mean fraction of 0.9 can
+            # be every episode ending 10 % early or one in ten ending at the start.
+            out["full_length_rate"] = (lengths >= full).double().mean().item()
         if self.metric_names:
             means = torch.cat(self.metrics).mean(dim=0)
             out.update({k: means[i].item() for i, k in enumerate(self.metric_names)})

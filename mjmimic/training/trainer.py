@@ -304,6 +304,7 @@ class Trainer:
             "Test_Normalized_Return": test.get("normalized_return", nan),
             "Test_Episode_Length": test.get("episode_length", nan),
             "Test_Episode_Length_Fraction": test.get("episode_length_fraction", nan),
+            "Test_Full_Length_Rate": test.get("full_length_rate", nan),
             "Test_Episodes": test.get("episodes", nan),
             "Test_Joint_Rot_Err": test.get("joint_rot_err", nan),
             "Test_Root_Pos_Err": test.get("root_pos_err", nan),

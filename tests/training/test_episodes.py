@@ -30,3 +30,13 @@ def test_length_fraction_is_per_episode():
     done = torch.tensor([1, 1])
     tracker.step(torch.ones(2), done, full_length=torch.tensor([2.0, 4.0]))
     assert tracker.summary()["episode_length_fraction"] == (0.5 + 0.25) / 2
+
+
+def test_full_length_rate_counts_the_episodes_that_ran_fully():
+    """Three episodes of full lengths 1, 2 and 4 end after 1 step: one ran fully, and the
+    mean fraction (0.58) would hide that two of three ended early."""
+    tracker = EpisodeTracker(3)
+    tracker.step(torch.ones(3), torch.tensor([1, 1, 1]), full_length=torch.tensor([1.0, 2.0, 4.0]))
+    summary = tracker.summary()
+    assert summary["full_length_rate"] == 1 / 3
+    assert summary["episode_length_fraction"] == (1 + 0.5 + 0.25) / 3
