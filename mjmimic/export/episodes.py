@@ -108,16 +108,17 @@ def run_episodes(sim: Sim2Sim, count: int, seed: int, seconds: float) -> Episode
         horizon = limit if ref is None or ref.wraps else min(limit, ref.duration - start)
         planned = max(1, math.ceil(horizon / sim.control_dt - 1e-6))
         sim.reference = ref
-        report.episodes.append(_episode(sim, ref, start, planned, report))
+        report.episodes.append(run_episode(sim, start, planned, report))
     if randomizing is not None:
         report.pushes = randomizing.pushes_applied
     return report
 
 
-def _episode(
-    sim: Sim2Sim, ref: ReferenceMotion | None, start: float, planned: int, report: EpisodesReport
-) -> Episode:
-    """One episode from ``start`` on ``ref``; its tracking errors go into ``report``."""
+def run_episode(sim: Sim2Sim, start: float, planned: int, report: EpisodesReport) -> Episode:
+    """One episode of at most ``planned`` control steps from clip time ``start`` on
+    ``sim.reference`` (a new robot under ``--randomize``); its tracking errors go into
+    ``report``."""
+    ref = sim.reference
     name = None if ref is None else ref.name
     sim.start_episode(start)
     for k in range(planned):
