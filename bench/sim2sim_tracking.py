@@ -9,7 +9,7 @@ Writes ``<run>/sim2sim/summary.json`` and ``summary.md`` (and the exported polic
 
 1. **training env**: the run's own env (its randomization, pushes and noise as trained)
    and the same env with all of them off, ``--episodes`` deterministic test episodes
-   each (``training/evaluation.py``: random clip and start time, to the clip's end);
+   each (``export/training_comparison.py``, what ``sim2sim --training_run`` prints);
 2. **sim2sim**: the ONNX alone (``export/sim2sim.py``), the same number of episodes with
    random clips and starts, on the nominal robot and with ``--randomize`` (a new robot per
    episode from the training ranges, or from ``--randomization_config`` for a run that
@@ -53,8 +53,10 @@ def main() -> None:
         "run": str(args.run),
         "episodes": args.episodes,
         "seed": args.seed,
-        "training_env": training_env(args.run, args.episodes, args.seed, randomized=True),
-        "training_env_nominal": training_env(args.run, args.episodes, args.seed, False),
+        "training_env": training_env(args.run, policies[0], args.episodes, args.seed, True),
+        "training_env_nominal": training_env(
+            args.run, policies[0], args.episodes, args.seed, False
+        ),
         "sim2sim_nominal": sim2sim(policies[0], args.episodes, args.seed, None, False),
         "sim2sim_randomized": sim2sim(
             policies[0], args.episodes, args.seed, args.randomization_config, True
@@ -96,29 +98,15 @@ def clip_names(config: dict) -> list[str]:
         env.engine.close()
 
 
-def training_env(run_dir: Path, episodes: int, seed: int, randomized: bool) -> dict:
-    import torch
+def training_env(run_dir: Path, policy: Path, episodes: int, seed: int, randomized: bool):
+    from dataclasses import asdict
 
-    from mjmimic.training import checkpoint
-    from mjmimic.training.evaluation import run_evaluation
-    from mjmimic.training.model_file import load_weights
-    from mjmimic.training.setup import RunConfig, build_env_and_agent
+    from mjmimic.export.metadata import read_policy
+    from mjmimic.export.training_comparison import training_numbers
 
-    saved = checkpoint.load(run_dir / "model.pt", checkpoint.MODEL_FORMAT)
-    run = RunConfig.from_dict(saved["config"], "model.pt")
-    run.engine.num_threads = 2
-    if not randomized:
-        run.env.domain_randomization = None
-        run.env.obs_noise = {}
-    torch.manual_seed(seed)
-    env, agent = build_env_and_agent(run, num_envs=min(64, episodes))
-    try:
-        load_weights(agent, env, saved["model"], run_dir / "model.pt")
-        summary = run_evaluation(env, agent, episodes).summary
-    finally:
-        env.engine.close()
-    keys = ("episodes", "full_length_rate", "episode_length_fraction", "success_rate")
-    return {k: summary[k] for k in (*keys, "root_pos_err", "joint_rot_err") if k in summary}
+    meta = read_policy(policy)[1]
+    numbers = training_numbers(run_dir / "model.pt", policy, meta, episodes, seed, randomized)
+    return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(numbers).items()}
 
 
 def sim2sim(policy: Path, episodes: int, seed: int, config: Path | None, randomize: bool):
@@ -205,8 +193,8 @@ def markdown(r: dict) -> str:
     for key, label in training:
         t = r[key]
         rows.append(
-            f"| {label} | {int(t['episodes'])} | {fmt(t.get('full_length_rate'))} | - | "
-            f"{fmt(t.get('root_pos_err'), '.4f')} | {fmt(t.get('joint_rot_err'), '.4f')} |"
+            f"| {label} | {t['episodes']} | {fmt(t['full_length_rate'])} | - | "
+            f"{fmt(t['root_pos_err'], '.4f')} | {fmt(t['joint_rot_err'], '.4f')} |"
         )
     for key, label in (
         ("sim2sim_nominal", "sim2sim, nominal"),

@@ -14,6 +14,7 @@ from mjmimic.errors import MjmimicError
 
 if TYPE_CHECKING:
     from mjmimic.export.sim2sim import Sim2Sim
+    from mjmimic.export.training_comparison import TrainingNumbers
 
 
 def export(tokens: list[str]) -> int:
@@ -83,6 +84,13 @@ def sim2sim(tokens: list[str]) -> int:
         "--seed", type=int, default=0, help="seed of the episodes' and --randomize's draws"
     )
     parser.add_argument("--json", type=Path, help="with --episodes: also write the numbers here")
+    parser.add_argument(
+        "--training_run",
+        type=Path,
+        help="with --episodes: the run directory (or model.pt) the policy came from; its env "
+        "runs as many test episodes (randomized as trained with --randomize, else nominal) "
+        "and its numbers are printed beside sim2sim's",
+    )
     parser.add_argument(
         "--control_freq",
         type=number(float, POSITIVE),
@@ -159,8 +167,9 @@ def _check_sim2sim_flags(args: argparse.Namespace) -> None:
             "--randomization_config gives the ranges of --randomize; add --randomize"
         )
     if args.episodes is None:
-        if args.json is not None:
-            raise MjmimicError("--json writes the numbers of --episodes N; add --episodes")
+        for flag, value in (("--json", args.json), ("--training_run", args.training_run)):
+            if value is not None:
+                raise MjmimicError(f"{flag} is for the numbers of --episodes N; add --episodes")
         return
     for flag, value in (("--video", args.video), ("--start", args.start)):
         if value is not None:
@@ -170,10 +179,52 @@ def _check_sim2sim_flags(args: argparse.Namespace) -> None:
             )
 
 
+def _training_numbers(runner: Sim2Sim, args: argparse.Namespace) -> TrainingNumbers:
+    """``--training_run``: the training env's episodes (first, so that a run the policy did
+    not come from is refused before anything is printed)."""
+    from mjmimic.export.onnx_export import find_model_file
+    from mjmimic.export.training_comparison import training_numbers
+
+    model_file = find_model_file(args.training_run)
+    return training_numbers(
+        model_file, args.policy, runner.meta, args.episodes, args.seed, args.randomize
+    )
+
+
+def _print_training_side(theirs: TrainingNumbers, numbers: dict) -> dict:
+    """The training env's numbers printed beside sim2sim's; them for ``--json``."""
+    from dataclasses import asdict
+
+    model_file = theirs.model_file
+    setting = (
+        "randomization, pushes and noise as trained"
+        if theirs.randomized
+        else ("randomization, pushes and noise off")
+    )
+
+    def err(value: float | None, unit: str) -> str:
+        return "-" if value is None else f"{value:.4f} {unit}"
+
+    print(f"training env:        {model_file} ({setting})")
+    print(f"                     {'sim2sim':<12} training env")
+    print(
+        f"ran full length:     {numbers['success_rate']:<12.3f} {theirs.full_length_rate:.3f} "
+        f"({numbers['episodes']} and {theirs.episodes} episodes)"
+    )
+    rows = (
+        ("root position err", numbers["root_pos_err_mean"], theirs.root_pos_err, "m"),
+        ("joint rotation err", numbers["joint_rot_err_mean"], theirs.joint_rot_err, "rad"),
+    )
+    for label, ours, trained, unit in rows:
+        print(f"{label + ':':<21}{err(ours, unit):<12} {err(trained, unit)}")
+    return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(theirs).items()}
+
+
 def _episodes(runner: Sim2Sim, args: argparse.Namespace) -> int:
     """``--episodes N``: print (and with ``--json`` write) the episodes' numbers."""
     from mjmimic.export.episodes import run_episodes
 
+    theirs = _training_numbers(runner, args) if args.training_run is not None else None
     report = run_episodes(runner, args.episodes, args.seed, args.seconds)
     print(f"policy:              {args.policy} on {runner.robot_file}")
     clips = runner.meta.reference_motions
@@ -186,6 +237,8 @@ def _episodes(runner: Sim2Sim, args: argparse.Namespace) -> int:
     print(f"reference:           {source}")
     print(report.summary())
     numbers = report.numbers()
+    if theirs is not None:
+        numbers["training_env"] = _print_training_side(theirs, numbers)
     if args.json is not None:
         document = {"policy": str(args.policy), "robot": str(runner.robot_file), **numbers}
         try:
