@@ -33,6 +33,13 @@ def export(tokens: list[str]) -> int:
         "--clip",
         help="a tracking policy: the clip its graph replays for time_step (default: the first)",
     )
+    parser.add_argument(
+        "--scene_mjcf",
+        type=Path,
+        help="also write the robot as trained (armature, joint properties, PD actuators, "
+        "floor, solver options: sim2sim's scene) as an MJCF file, for deploy scripts that "
+        "read one (examples/mjlab_style_deploy.py)",
+    )
     args = parser.parse_args(tokens)
     if args.describe:
         from mjmimic.export.metadata import read_policy
@@ -43,11 +50,13 @@ def export(tokens: list[str]) -> int:
         raise MjmimicError("mjmimic export: -o FILE.onnx required")
     from mjmimic.export.onnx_export import export_policy
 
-    meta, err = export_policy(args.source, args.output, args.clip)
+    meta, err = export_policy(args.source, args.output, args.clip, args.scene_mjcf)
     print(
         f"wrote {args.output}: obs {meta.observation.size} -> actions {len(meta.joint_names)} "
         f"({meta.robot_name}); onnx.checker passed; onnxruntime vs torch: max diff {err:.1e}"
     )
+    if args.scene_mjcf is not None:
+        print(f"wrote {args.scene_mjcf}: the robot as trained (sim2sim's scene)")
     print(f"'mjmimic export --describe {args.output}' shows the metadata")
     return 0
 

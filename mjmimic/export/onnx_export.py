@@ -51,6 +51,7 @@ from mjmimic.export.metadata import (
     read_policy,
 )
 from mjmimic.export.mjlab_metadata import mjlab_props
+from mjmimic.export.sim2sim import write_scene_mjcf
 from mjmimic.export.tracking_export import (
     TrackingDeployment,
     tracking_deployment,
@@ -107,11 +108,12 @@ def find_model_file(source: Path) -> Path:
 
 
 def export_policy(
-    source: Path, output: Path, clip: str | None = None
+    source: Path, output: Path, clip: str | None = None, scene_mjcf: Path | None = None
 ) -> tuple[PolicyMetadata, float]:
     """Write the ONNX policy of ``source`` (run dir or model.pt) to ``output``; returns its
     metadata and the largest |onnxruntime - torch| measured on real observations.
-    ``clip``: the clip a tracking policy's graph replays (default: the run's first)."""
+    ``clip``: the clip a tracking policy's graph replays (default: the run's first);
+    ``scene_mjcf``: also write the robot as trained (sim2sim's scene) as an MJCF there."""
     model_file = find_model_file(source)
     _check_output(output, model_file)
     saved = read_model(model_file)
@@ -154,6 +156,13 @@ def export_policy(
             proto.metadata_props.add(key=key, value=value)
         onnx.checker.check_model(proto, full_check=True)
         err = _write_checked(proto, output, module, env.reset()[:, : env.policy_obs_dim])
+        if scene_mjcf is not None:
+            try:
+                write_scene_mjcf(Path(env.robot.source), meta, scene_mjcf)
+            except OSError as exc:
+                raise MjmimicError(
+                    f"--scene_mjcf {scene_mjcf}: cannot write ({exc.strerror})"
+                ) from None
     finally:
         env.engine.close()
     return meta, err

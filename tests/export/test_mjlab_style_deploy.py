@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from mjmimic.export.metadata import read_policy
-from mjmimic.export.sim2sim import Sim2Sim, write_scene_mjcf
+from mjmimic.export.sim2sim import Sim2Sim
 from mjmimic.robots.profiles import robot_from_arg
 
 SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "mjlab_style_deploy.py"
@@ -52,10 +52,15 @@ def _sim2sim(policy: Path, start_step: int) -> tuple[list[np.ndarray], int, str 
     return actions, steps, None
 
 
-def test_a_plain_mjlab_deploy_script_drives_the_policy_as_sim2sim_does(tracking_exported, tmp_path):
-    policy = tracking_exported.policy
+def test_a_plain_mjlab_deploy_script_drives_the_policy_as_sim2sim_does(
+    tracking_exported, cli, tmp_path
+):
+    policy = tmp_path / "policy.onnx"
     mjcf = tmp_path / "g1_as_trained.xml"  # the robot's MJCF with its trained armature
-    write_scene_mjcf(G1, read_policy(policy)[1], mjcf)
+    run = str(tracking_exported.run_dir)
+    result = cli(["export", run, "-o", str(policy), "--scene_mjcf", str(mjcf)])
+    assert result.code == 0, result.err
+    assert f"wrote {mjcf}: the robot as trained" in result.out
     for start_step in (0, 40):
         theirs = _script(policy, mjcf, start_step, tmp_path)
         actions, steps, fell = _sim2sim(policy, start_step)
