@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mjmimic.cli.parsing import ArgumentParser, number
-from mjmimic.config.bounds import AT_LEAST_ONE, POSITIVE
+from mjmimic.config.bounds import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE
 from mjmimic.errors import MjmimicError
 
 if TYPE_CHECKING:
@@ -90,7 +90,10 @@ def sim2sim(tokens: list[str]) -> int:
         "success rate, falls by cause and mean tracking errors",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed of the episodes' and --randomize's draws"
+        "--seed",
+        type=number(int, NON_NEGATIVE),
+        default=0,
+        help="seed of the episodes' and --randomize's draws",
     )
     parser.add_argument("--json", type=Path, help="with --episodes: also write the numbers here")
     parser.add_argument(

@@ -127,6 +127,7 @@ def test_bad_sim2sim_flags(exported, cli, one_line_error, tmp_path):
     one_line_error(cli([*base, "--motion", "dance"]), "neither an embedded clip")
     one_line_error(cli([*base, "--video", str(tmp_path / "v.avi")]), ".mp4 or .gif")
     one_line_error(cli([*base, "--seconds", "0"]), "--seconds must be positive")
+    one_line_error(cli([*base, "--episodes", "2", "--seed", "-1"]), "--seed")
     one_line_error(cli(["sim2sim", str(exported.policy)]), "--robot")
     missing_robot = tmp_path / "robot.xml"
     one_line_error(cli(["sim2sim", str(exported.policy), "--robot", str(missing_robot)]))
