@@ -32,7 +32,6 @@ for robots that set theirs, as the K1 does). Robot-robot contacts take it too.
 
 from __future__ import annotations
 
-import copy
 import os
 import tempfile
 from pathlib import Path
@@ -46,6 +45,7 @@ import torch
 from mjmimic.engines.actuation import PDTable, profile_gain_keys, resolve_pd_table
 from mjmimic.engines.base import Engine
 from mjmimic.engines.config import EngineConfig
+from mjmimic.engines.model_variation import vary_models
 from mjmimic.engines.scene import build_scene
 from mjmimic.engines.variation import PhysicsVariation
 from mjmimic.errors import AssetError
@@ -339,36 +339,3 @@ def same_physics(a: mujoco.MjModel, b: mujoco.MjModel) -> bool:
         )
     ]
     return all(np.array_equal(x, y) for x, y in pairs)
-
-
-def vary_models(
-    base: mujoco.MjModel, variation: PhysicsVariation, num_envs: int
-) -> list[mujoco.MjModel]:
-    """One copy of ``base`` per env with that env's parameters (actuator d drives DoF d:
-    ``engines/scene.py``). Mass and centre-of-mass changes are followed by
-    ``mj_setConst``: subtree masses, inverse weights and the solver's mean inertia derive
-    from them."""
-    data = mujoco.MjData(base)
-    body, mass = -1, 0.0
-    if variation.body_name is not None:
-        body = mujoco.mj_name2id(base, mujoco.mjtObj.mjOBJ_BODY, variation.body_name)
-        mass = float(base.body_mass[body])
-    models = []
-    for i in range(num_envs):
-        m = copy.copy(base)
-        if variation.floor_friction is not None:
-            m.geom_friction[:, 0] = variation.floor_friction[i]
-        if variation.added_mass is not None:
-            m.body_mass[body] = mass + variation.added_mass[i]
-            m.body_inertia[body] = base.body_inertia[body] * (m.body_mass[body] / mass)
-        if variation.com_offset is not None:
-            m.body_ipos[body] = base.body_ipos[body] + variation.com_offset[i]
-        if variation.kp_scale is not None:
-            m.actuator_gainprm[:, 0] = base.actuator_gainprm[:, 0] * variation.kp_scale[i]
-            m.actuator_biasprm[:, 1] = base.actuator_biasprm[:, 1] * variation.kp_scale[i]
-        if variation.kd_scale is not None:
-            m.actuator_biasprm[:, 2] = base.actuator_biasprm[:, 2] * variation.kd_scale[i]
-        if variation.changes_body:
-            mujoco.mj_setConst(m, data)
-        models.append(m)
-    return models

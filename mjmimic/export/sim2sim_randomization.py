@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from mjmimic.config.yaml_source import load_yaml
-from mjmimic.engines.mujoco_cpu import vary_models
+from mjmimic.engines.model_variation import vary_models
 from mjmimic.engines.variation import PhysicsVariation
 from mjmimic.envs.randomization import (
     ActionDelay,
