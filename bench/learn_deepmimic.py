@@ -159,7 +159,8 @@ def main() -> None:
 def env_with_clip(task: Task, out: Path) -> list[str]:
     """``--env_config`` of a copy of the task's env YAML with ``motion_file`` and the
     task's ``env_changes`` replaced. A relative motion file is made absolute: the copy
-    lives in the run folder, not next to the original."""
+    lives beside the run folder (``<run>.env.yaml``; ``mjmimic train`` refuses an out_dir
+    that holds files and no checkpoint), not next to the original."""
     import yaml
 
     from mjmimic.config.args import read_arg_file
@@ -178,8 +179,8 @@ def env_with_clip(task: Task, out: Path) -> list[str]:
         else:
             env[key] = value
     changed = ", ".join(["motion_file", *(k for k, _ in task.env_changes)])
-    out.mkdir(parents=True, exist_ok=True)
-    copy = out / "env.yaml"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    copy = out.parent / f"{out.name}.env.yaml"
     copy.write_text(
         f"# {env_file.relative_to(REPO)} with {changed} replaced by bench/learn_deepmimic.py\n"
         + yaml.safe_dump(data, sort_keys=False)
