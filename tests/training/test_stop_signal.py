@@ -15,6 +15,16 @@ import torch
 from mjmimic.training.stop_signals import StopSignals
 
 
+@pytest.fixture(autouse=True)
+def sigint_not_ignored():
+    """Python's own SIGINT handler in this process (and so the default in the processes it
+    starts): a test process started as a shell's background job ignores SIGINT, an
+    ignored signal stays ignored (``stop_signals.py``), and its children inherit that."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 def test_first_signal_is_recorded_second_interrupts_and_handlers_come_back():
     before = signal.getsignal(signal.SIGINT)
     with StopSignals() as signals:
