@@ -71,31 +71,18 @@ def main() -> None:
 
 def export_each_clip(run: Path, out: Path) -> list[Path]:
     """One ONNX per clip of the run (the graph replays that clip); the first is the
-    default export."""
-    from mjmimic.training import checkpoint
+    default export, whose metadata names the run's clips."""
+    from mjmimic.export.metadata import read_policy
 
-    saved = checkpoint.load(run / "model.pt", checkpoint.MODEL_FORMAT)
-    names = clip_names(saved["config"])
-    paths = []
-    for i, name in enumerate(names):
-        path = out / f"policy_clip{i}.onnx"
-        cmd = [sys.executable, "-m", "mjmimic", "export", str(run), "-o", str(path)]
-        subprocess.run([*cmd, "--clip", name], cwd=REPO, check=True, capture_output=True)
-        paths.append(path)
-    return paths
+    def export(path: Path, *clip: str) -> Path:
+        cmd = [sys.executable, "-m", "mjmimic", "export", str(run), "-o", str(path), *clip]
+        subprocess.run(cmd, cwd=REPO, check=True, capture_output=True)
+        return path
 
-
-def clip_names(config: dict) -> list[str]:
-    from mjmimic.training.setup import RunConfig, build_env_and_agent
-
-    run = RunConfig.from_dict(config, "model.pt")
-    run.env.domain_randomization = None
-    run.engine.num_threads = 1
-    env, _ = build_env_and_agent(run, num_envs=1)
-    try:
-        return list(env.clip_names())
-    finally:
-        env.engine.close()
+    first = export(out / "policy_clip0.onnx")
+    names = [c.name for c in read_policy(first)[1].reference_motions]
+    rest = [export(out / f"policy_clip{i}.onnx", "--clip", names[i]) for i in range(1, len(names))]
+    return [first, *rest]
 
 
 def training_env(run_dir: Path, policy: Path, episodes: int, seed: int, randomized: bool):

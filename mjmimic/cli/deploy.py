@@ -208,16 +208,12 @@ def _print_training_side(theirs: TrainingNumbers, numbers: dict) -> dict:
     from dataclasses import asdict
 
     model_file = theirs.model_file
-    setting = (
-        "randomization, pushes and noise as trained"
-        if theirs.randomized
-        else ("randomization, pushes and noise off")
-    )
+    setting = "as trained" if theirs.randomized else "off"
 
     def err(value: float | None, unit: str) -> str:
         return "-" if value is None else f"{value:.4f} {unit}"
 
-    print(f"training env:        {model_file} ({setting})")
+    print(f"training env:        {model_file} (randomization, pushes and noise {setting})")
     print(f"                     {'sim2sim':<12} training env")
     print(
         f"ran full length:     {numbers['success_rate']:<12.3f} {theirs.full_length_rate:.3f} "
